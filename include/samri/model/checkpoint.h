@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "samri/model/state_dict.h"
+
+namespace samri::model {
+
+// What read_checkpoint found around the state_dict.
+struct CheckpointReadInfo {
+  std::vector<std::string> stripped;  // e.g. {"{\"model\": ...}", "prefix module."}
+  std::vector<std::string> other_top_level_keys;  // e.g. "optimizer", "epoch" (ignored)
+  bool ordered_dict = false;  // the official layout (OrderedDict with _metadata)
+};
+
+// Reads a PyTorch zip checkpoint (torch.save) without executing anything: the pickle reader
+// accepts only the globals a state_dict needs (OrderedDict, _rebuild_tensor_v2, storage types)
+// and throws samri::Error for anything else. Accepts the official flat layout, plain dicts, and
+// the wrappers {"model": sd}, {"state_dict": sd} and keys prefixed "module.". Tensors keep the
+// dtype stored in the file (fp32, fp16, bf16, ...).
+StateDict read_checkpoint(const std::string& path, CheckpointReadInfo* info = nullptr);
+
+// Writes `state_dict` atomically in the official layout (zip archive, OrderedDict pickle with
+// _metadata, one storage record per tensor), readable by Python's torch.load.
+void write_checkpoint(const std::string& path, const StateDict& state_dict);
+
+// The parameters and persistent buffers of `module` under their state_dict names.
+StateDict module_state_dict(const torch::nn::Module& module);
+
+// Copies `state_dict` into `module` (casting to the module's dtype), strictly: every missing,
+// unexpected or wrong-shape key is listed in the samri::Error thrown, with a hint when the file
+// looks like another model size. `source` names the file in messages.
+void load_state_dict(torch::nn::Module& module, const StateDict& state_dict,
+                     const std::string& source);
+
+}  // namespace samri::model
