@@ -1,0 +1,25 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include "samri/model/sam_config.h"
+
+namespace samri::model {
+
+// SAM's ViT image encoder (windowed + global attention, relative positions, neck). Children are
+// registered under the official state_dict names: patch_embed.proj, pos_embed, blocks.N.{norm1,
+// attn.qkv, attn.proj, attn.rel_pos_h, attn.rel_pos_w, norm2, mlp.lin1, mlp.lin2}, neck.{0,1,2,3}.
+class ImageEncoderViTImpl : public torch::nn::Module {
+ public:
+  explicit ImageEncoderViTImpl(const ImageEncoderConfig& config);
+  // (B, 3, img_size, img_size) normalised image -> (B, out_chans, img_size/16, img_size/16).
+  torch::Tensor forward(const torch::Tensor& x);
+  const ImageEncoderConfig& config() const { return config_; }
+
+ private:
+  ImageEncoderConfig config_;
+  // (members are the implementer's choice; registration names are what matters)
+};
+TORCH_MODULE(ImageEncoderViT);
+
+}  // namespace samri::model
