@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 namespace samri::app {
@@ -23,6 +24,7 @@ void configure_logging(const LogOptions& log);
 // Parses the command line, configures logging and runs `body`. Every error the library raises
 // (samri::Error, c10::Error, std::exception) becomes one message on stderr and exit code 1;
 // a command-line error exits 2 with CLI11's message.
-int run_main(CLI::App& cli, int argc, char** argv, LogOptions& log, const std::function<void()>& body);
+int run_main(CLI::App& cli, int argc, char** argv, LogOptions& log,
+             const std::function<void()>& body);
 
 }  // namespace samri::app

@@ -1,8 +1,8 @@
 #include "samri/core/atomic_file.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <system_error>
-#include <unistd.h>
 
 #include "samri/core/error.h"
 
@@ -17,8 +17,8 @@ fs::path temporary_sibling(const fs::path& path) {
   const auto dot = name.find('.', name.empty() ? 0 : 1);
   const std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
   const std::string ext = dot == std::string::npos ? "" : name.substr(dot);
-  const std::string tmp = "." + stem + ".tmp" + std::to_string(::getpid()) + "_" +
-                          std::to_string(counter++) + ext;
+  const std::string tmp =
+      "." + stem + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ext;
   return path.parent_path() / tmp;
 }
 

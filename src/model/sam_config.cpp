@@ -91,7 +91,8 @@ void validate(const SamConfig& c, const std::string& where) {
     throw Error(where + ": image_encoder.embed_dim must be a positive multiple of num_heads");
   }
   for (int i : e.global_attn_indexes) {
-    if (i < 0 || i >= e.depth) throw Error(where + ": global_attn_indexes has " + std::to_string(i));
+    if (i < 0 || i >= e.depth)
+      throw Error(where + ": global_attn_indexes has " + std::to_string(i));
   }
   const int grid = e.img_size / e.patch_size;
   const auto& p = c.prompt_encoder;
@@ -100,8 +101,9 @@ void validate(const SamConfig& c, const std::string& where) {
     throw Error(where + ": prompt_encoder sizes do not match image_encoder.img_size/patch_size");
   }
   if (p.embed_dim != e.out_chans || c.mask_decoder.transformer_dim != e.out_chans) {
-    throw Error(where + ": prompt_encoder.embed_dim and mask_decoder.transformer_dim must equal "
-                        "image_encoder.out_chans");
+    throw Error(where +
+                ": prompt_encoder.embed_dim and mask_decoder.transformer_dim must equal "
+                "image_encoder.out_chans");
   }
 }
 
@@ -153,27 +155,38 @@ std::string SamConfig::to_json() const {
   const auto& e = image_encoder;
   const auto& p = prompt_encoder;
   const auto& d = mask_decoder;
-  json j = {
-      {"name", name},
-      {"image_encoder",
-       {{"img_size", e.img_size}, {"patch_size", e.patch_size}, {"in_chans", e.in_chans},
-        {"embed_dim", e.embed_dim}, {"depth", e.depth}, {"num_heads", e.num_heads},
-        {"mlp_ratio", e.mlp_ratio}, {"out_chans", e.out_chans}, {"qkv_bias", e.qkv_bias},
-        {"use_rel_pos", e.use_rel_pos}, {"window_size", e.window_size},
-        {"global_attn_indexes", e.global_attn_indexes}, {"layer_norm_eps", e.layer_norm_eps}}},
-      {"prompt_encoder",
-       {{"embed_dim", p.embed_dim}, {"image_embedding_size", p.image_embedding_size},
-        {"input_image_size", p.input_image_size}, {"mask_in_chans", p.mask_in_chans}}},
-      {"mask_decoder",
-       {{"transformer_dim", d.transformer_dim}, {"transformer_depth", d.transformer_depth},
-        {"transformer_mlp_dim", d.transformer_mlp_dim},
-        {"transformer_num_heads", d.transformer_num_heads},
-        {"attention_downsample_rate", d.attention_downsample_rate},
-        {"num_multimask_outputs", d.num_multimask_outputs},
-        {"iou_head_depth", d.iou_head_depth}, {"iou_head_hidden_dim", d.iou_head_hidden_dim}}},
-      {"pixel_mean", pixel_mean},
-      {"pixel_std", pixel_std},
-      {"mask_threshold", mask_threshold}};
+  json j = {{"name", name},
+            {"image_encoder",
+             {{"img_size", e.img_size},
+              {"patch_size", e.patch_size},
+              {"in_chans", e.in_chans},
+              {"embed_dim", e.embed_dim},
+              {"depth", e.depth},
+              {"num_heads", e.num_heads},
+              {"mlp_ratio", e.mlp_ratio},
+              {"out_chans", e.out_chans},
+              {"qkv_bias", e.qkv_bias},
+              {"use_rel_pos", e.use_rel_pos},
+              {"window_size", e.window_size},
+              {"global_attn_indexes", e.global_attn_indexes},
+              {"layer_norm_eps", e.layer_norm_eps}}},
+            {"prompt_encoder",
+             {{"embed_dim", p.embed_dim},
+              {"image_embedding_size", p.image_embedding_size},
+              {"input_image_size", p.input_image_size},
+              {"mask_in_chans", p.mask_in_chans}}},
+            {"mask_decoder",
+             {{"transformer_dim", d.transformer_dim},
+              {"transformer_depth", d.transformer_depth},
+              {"transformer_mlp_dim", d.transformer_mlp_dim},
+              {"transformer_num_heads", d.transformer_num_heads},
+              {"attention_downsample_rate", d.attention_downsample_rate},
+              {"num_multimask_outputs", d.num_multimask_outputs},
+              {"iou_head_depth", d.iou_head_depth},
+              {"iou_head_hidden_dim", d.iou_head_hidden_dim}}},
+            {"pixel_mean", pixel_mean},
+            {"pixel_std", pixel_std},
+            {"mask_threshold", mask_threshold}};
   return j.dump(2);
 }
 

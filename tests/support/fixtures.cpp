@@ -33,7 +33,8 @@ torch::Tensor expected(const std::string& name) {
 }
 
 const samri::model::SamConfig& tiny_config() {
-  static const auto config = samri::model::SamConfig::from_json_file(data_path("sam_tiny/sam_tiny.json"));
+  static const auto config =
+      samri::model::SamConfig::from_json_file(data_path("sam_tiny/sam_tiny.json"));
   return config;
 }
 
@@ -53,8 +54,8 @@ const samri::model::StateDict& tiny_weights() {
   const double scale = b.abs().max().item<double>();
   const double diff = (a - b).abs().max().item<double>();
   if (diff <= rel * scale) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "max |diff| " << diff << " > " << rel << " * max |expected| "
-                                       << scale;
+  return ::testing::AssertionFailure()
+         << "max |diff| " << diff << " > " << rel << " * max |expected| " << scale;
 }
 
 std::string temp_dir() {

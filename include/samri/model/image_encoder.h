@@ -1,8 +1,11 @@
 #pragma once
 
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "samri/model/sam_config.h"
+#include "samri/model/vit_block.h"
 
 namespace samri::model {
 
@@ -18,7 +21,10 @@ class ImageEncoderViTImpl : public torch::nn::Module {
 
  private:
   ImageEncoderConfig config_;
-  // (members are the implementer's choice; registration names are what matters)
+  torch::nn::Conv2d patch_proj_{nullptr};  // registered as patch_embed.proj
+  torch::Tensor pos_embed_;                // (1, grid, grid, embed_dim)
+  std::vector<VitBlock> blocks_;           // also registered as the ModuleList "blocks"
+  torch::nn::Sequential neck_{nullptr};
 };
 TORCH_MODULE(ImageEncoderViT);
 

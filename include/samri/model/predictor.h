@@ -28,6 +28,12 @@ struct Prediction {
 // SamPredictor: set_image runs the encoder once; predict decodes any number of prompts against
 // that embedding. The encoder runs at `precision` on `device`; prompt encoder and decoder run in
 // float32 on the same device. Results come back on the CPU.
+// The constructor moves sam's prompt encoder and mask decoder to `device`; sam's image encoder
+// goes there too at fp32, while bf16/fp16 run a converted copy on `device` (the fp32 encoder
+// is then moved to the CPU so that it holds no accelerator memory). fp16 on a CPU device is refused
+// (samri::Error). Prompts are validated: a box with x0 > x1 or y0 > y1, a box or point outside the
+// original image, non-finite coordinates, a label other than 1/0/-1, points and labels of different
+// lengths, or a prompt with neither box nor points throw samri::Error.
 class SamPredictor {
  public:
   SamPredictor(Sam sam, torch::Device device = torch::kCPU,
@@ -50,7 +56,12 @@ class SamPredictor {
   Sam& sam() { return sam_; }
 
  private:
+  // Coordinates from original-image pixels to model-input pixels (ResizeLongestSide).
+  std::array<float, 2> to_input_space(float x, float y) const;
+  SamImpl& model() const { return *sam_.ptr(); }
+
   Sam sam_;
+  ImageEncoderViT low_precision_encoder_{nullptr};  // only for bf16/fp16
   torch::Device device_;
   Precision precision_;
   torch::Tensor embedding_;

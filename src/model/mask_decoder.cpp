@@ -1,0 +1,102 @@
+#include "samri/model/mask_decoder.h"
+
+#include <string>
+
+#include "samri/core/error.h"
+#include "samri/model/layer_norm_2d.h"
+
+namespace samri::model {
+
+namespace {
+
+torch::nn::ConvTranspose2d upsample2x(int64_t in, int64_t out) {
+  return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 2).stride(2));
+}
+
+std::string shape(const torch::Tensor& t) {
+  std::string s = "(";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + ")";
+}
+
+}  // namespace
+
+MaskDecoderImpl::MaskDecoderImpl(const MaskDecoderConfig& config)
+    : config_(config), num_mask_tokens_(config.num_multimask_outputs + 1) {
+  const int64_t dim = config.transformer_dim;
+  transformer_ = register_module(
+      "transformer",
+      TwoWayTransformer(config.transformer_depth, dim, config.transformer_num_heads,
+                        config.transformer_mlp_dim, config.attention_downsample_rate));
+  iou_token_ = register_module("iou_token", torch::nn::Embedding(1, dim));
+  mask_tokens_ = register_module("mask_tokens", torch::nn::Embedding(num_mask_tokens_, dim));
+  // The parameter-free GELUs keep their Sequential slots (2 and 4), as in the reference.
+  output_upscaling_ = register_module(
+      "output_upscaling",
+      torch::nn::Sequential(upsample2x(dim, dim / 4), LayerNorm2d(dim / 4), torch::nn::GELU(),
+                            upsample2x(dim / 4, dim / 8), torch::nn::GELU()));
+  torch::nn::ModuleList hypernetworks;
+  for (int64_t i = 0; i < num_mask_tokens_; ++i) {
+    output_hypernetworks_mlps_.emplace_back(MLP(dim, dim, dim / 8, 3));
+    hypernetworks->push_back(output_hypernetworks_mlps_.back());
+  }
+  register_module("output_hypernetworks_mlps", hypernetworks);
+  iou_prediction_head_ = register_module(
+      "iou_prediction_head",
+      MLP(dim, config.iou_head_hidden_dim, num_mask_tokens_, config.iou_head_depth));
+}
+
+std::pair<torch::Tensor, torch::Tensor> MaskDecoderImpl::forward(
+    const torch::Tensor& image_embeddings, const torch::Tensor& image_pe,
+    const torch::Tensor& sparse_prompt_embeddings, const torch::Tensor& dense_prompt_embeddings,
+    bool multimask_output) {
+  auto [masks, iou] =
+      predict_masks(image_embeddings, image_pe, sparse_prompt_embeddings, dense_prompt_embeddings);
+  // Output 0 is the single-mask answer; 1.. are the multimask answers.
+  const auto outputs = multimask_output ? torch::indexing::Slice(1, torch::indexing::None)
+                                        : torch::indexing::Slice(0, 1);
+  return {masks.index({torch::indexing::Slice(), outputs}),
+          iou.index({torch::indexing::Slice(), outputs})};
+}
+
+std::pair<torch::Tensor, torch::Tensor> MaskDecoderImpl::predict_masks(
+    const torch::Tensor& image_embeddings, const torch::Tensor& image_pe,
+    const torch::Tensor& sparse, const torch::Tensor& dense) {
+  const int64_t batch = sparse.size(0);
+  if (image_embeddings.dim() != 4 ||
+      (image_embeddings.size(0) != 1 && image_embeddings.size(0) != batch)) {
+    throw Error("mask decoder: image embeddings " + shape(image_embeddings) + " do not match " +
+                std::to_string(batch) + " prompts (need 1 or " + std::to_string(batch) + ")");
+  }
+  const torch::Tensor output_tokens = torch::cat({iou_token_->weight, mask_tokens_->weight}, 0);
+  const torch::Tensor tokens =
+      torch::cat({output_tokens.unsqueeze(0).expand({batch, -1, -1}), sparse}, 1);
+  torch::Tensor src = image_embeddings.size(0) == batch
+                          ? image_embeddings
+                          : torch::repeat_interleave(image_embeddings, batch, 0);
+  src = src + dense;
+  const torch::Tensor pos_src = torch::repeat_interleave(image_pe, batch, 0);
+  const int64_t c = src.size(1), h = src.size(2), w = src.size(3);
+
+  auto [hs, image_tokens] = transformer_(src, pos_src, tokens);
+  const torch::Tensor iou_token_out = hs.select(1, 0);
+  const torch::Tensor mask_tokens_out = hs.narrow(1, 1, num_mask_tokens_);
+
+  const torch::Tensor upscaled =
+      output_upscaling_->forward(image_tokens.transpose(1, 2).reshape({batch, c, h, w}));
+  const torch::Tensor hyper_in = hypernetwork_weights(mask_tokens_out);
+  const int64_t uc = upscaled.size(1), uh = upscaled.size(2), uw = upscaled.size(3);
+  const torch::Tensor masks =
+      torch::matmul(hyper_in, upscaled.reshape({batch, uc, uh * uw})).view({batch, -1, uh, uw});
+  return {masks, iou_prediction_head_(iou_token_out)};
+}
+
+torch::Tensor MaskDecoderImpl::hypernetwork_weights(const torch::Tensor& mask_tokens_out) {
+  std::vector<torch::Tensor> weights;
+  for (int64_t i = 0; i < num_mask_tokens_; ++i) {
+    weights.push_back(output_hypernetworks_mlps_[i](mask_tokens_out.select(1, i)));
+  }
+  return torch::stack(weights, 1);
+}
+
+}  // namespace samri::model

@@ -1,0 +1,72 @@
+#include "samri/model/sam.h"
+
+#include <string>
+
+#include "samri/core/error.h"
+
+namespace samri::model {
+
+namespace {
+
+// A config whose parts disagree would only fail deep inside a forward pass; say so up front.
+void check_consistent(const SamConfig& c) {
+  const int grid = c.image_encoder.img_size / c.image_encoder.patch_size;
+  const auto& pe = c.prompt_encoder;
+  const auto fail = [&](const std::string& what) {
+    throw Error("SAM config '" + c.name + "' is inconsistent: " + what);
+  };
+  if (pe.embed_dim != c.image_encoder.out_chans) {
+    fail("prompt_encoder.embed_dim " + std::to_string(pe.embed_dim) +
+         " != image_encoder.out_chans " + std::to_string(c.image_encoder.out_chans));
+  }
+  if (c.mask_decoder.transformer_dim != pe.embed_dim) {
+    fail("mask_decoder.transformer_dim " + std::to_string(c.mask_decoder.transformer_dim) +
+         " != prompt_encoder.embed_dim " + std::to_string(pe.embed_dim));
+  }
+  if (pe.image_embedding_size[0] != grid || pe.image_embedding_size[1] != grid) {
+    fail("prompt_encoder.image_embedding_size must be img_size / patch_size = " +
+         std::to_string(grid));
+  }
+  const int size = c.image_encoder.img_size;
+  if (pe.input_image_size[0] != size || pe.input_image_size[1] != size) {
+    fail("prompt_encoder.input_image_size must be img_size = " + std::to_string(size));
+  }
+}
+
+torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t height, int64_t width) {
+  namespace F = torch::nn::functional;
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{height, width})
+                               .mode(torch::kBilinear)
+                               .align_corners(false));
+}
+
+}  // namespace
+
+SamImpl::SamImpl(const SamConfig& config) : config_(config) {
+  check_consistent(config);
+  image_encoder = register_module("image_encoder", ImageEncoderViT(config.image_encoder));
+  prompt_encoder = register_module("prompt_encoder", PromptEncoder(config.prompt_encoder));
+  mask_decoder = register_module("mask_decoder", MaskDecoder(config.mask_decoder));
+}
+
+torch::Tensor SamImpl::postprocess_masks(const torch::Tensor& low_res,
+                                         std::array<int, 2> input_size,
+                                         std::array<int, 2> original_size) const {
+  const int size = config_.image_encoder.img_size;
+  if (input_size[0] < 1 || input_size[1] < 1 || input_size[0] > size || input_size[1] > size) {
+    throw Error("postprocess_masks: input size " + std::to_string(input_size[0]) + "x" +
+                std::to_string(input_size[1]) + " is not within the " + std::to_string(size) + "x" +
+                std::to_string(size) + " model input");
+  }
+  if (original_size[0] < 1 || original_size[1] < 1) {
+    throw Error("postprocess_masks: empty original size");
+  }
+  using torch::indexing::Slice;
+  const torch::Tensor padded = resize_bilinear(low_res, size, size);
+  const torch::Tensor cropped =
+      padded.index({"...", Slice(0, input_size[0]), Slice(0, input_size[1])});
+  return resize_bilinear(cropped, original_size[0], original_size[1]);
+}
+
+}  // namespace samri::model

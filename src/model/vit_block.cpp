@@ -1,0 +1,216 @@
+#include "samri/model/vit_block.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "samri/core/error.h"
+
+namespace samri::model {
+namespace {
+
+// Inference overwrites fresh intermediate buffers (the 4096^2 attention maps of global blocks are
+// 64 MiB per head); while autograd records through a tensor, its value must stay intact.
+bool may_overwrite(const torch::Tensor& t) { return !t.requires_grad(); }
+
+bool records_gradient(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  return torch::GradMode::is_enabled() && (x.requires_grad() || layer->weight.requires_grad() ||
+                                           (layer->bias.defined() && layer->bias.requires_grad()));
+}
+
+// LibTorch sends float32 CPU linear layers to the system BLAS (OpenBLAS on Debian), several times
+// slower than its bundled oneDNN on these shapes, and the linear layers are ~3/4 of the encoder's
+// FLOPs. For inference, a 1x1 convolution over a channels-last (1, in, 1, rows) view of x is the
+// same product computed by oneDNN straight from and into plain buffers (no layout conversions).
+// Other dtypes and devices already get a fast kernel from layer->forward (bf16 goes to oneDNN).
+torch::Tensor linear(torch::nn::Linear& layer, const torch::Tensor& x) {
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || !at::hasMKLDNN() ||
+      x.numel() == 0 || records_gradient(x, layer)) {
+    return layer->forward(x);
+  }
+  const int64_t in = x.size(-1), out = layer->weight.size(0);
+  const auto image = x.reshape({1, 1, -1, in}).permute({0, 3, 1, 2});
+  const auto& bias = layer->bias;
+  const auto y = at::mkldnn_convolution(
+      image, layer->weight.view({out, in, 1, 1}),
+      bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::optional<torch::Tensor>(), {0, 0},
+      {1, 1}, {1, 1}, 1);
+  auto sizes = x.sizes().vec();
+  sizes.back() = out;
+  return y.permute({0, 2, 3, 1}).reshape(sizes);
+}
+
+struct Windows {
+  torch::Tensor tokens;  // (B * windows, ws, ws, C)
+  int64_t padded_h;
+  int64_t padded_w;
+};
+
+Windows window_partition(const torch::Tensor& x, int64_t ws) {
+  const int64_t b = x.size(0), h = x.size(1), w = x.size(2), c = x.size(3);
+  const int64_t pad_h = (ws - h % ws) % ws, pad_w = (ws - w % ws) % ws;
+  const auto padded =
+      (pad_h > 0 || pad_w > 0) ? torch::constant_pad_nd(x, {0, 0, 0, pad_w, 0, pad_h}, 0) : x;
+  const int64_t hp = h + pad_h, wp = w + pad_w;
+  auto tokens = padded.view({b, hp / ws, ws, wp / ws, ws, c})
+                    .permute({0, 1, 3, 2, 4, 5})
+                    .reshape({-1, ws, ws, c});
+  return {tokens, hp, wp};
+}
+
+// Back to (B, H, W, C); the crop stays a view because the residual add that follows makes the
+// contiguous result anyway.
+torch::Tensor window_unpartition(const torch::Tensor& windows, int64_t ws, const Windows& layout,
+                                 int64_t h, int64_t w) {
+  const int64_t hp = layout.padded_h, wp = layout.padded_w;
+  const int64_t b = windows.size(0) / ((hp / ws) * (wp / ws));
+  auto x = windows.view({b, hp / ws, wp / ws, ws, ws, -1})
+               .permute({0, 1, 3, 2, 4, 5})
+               .reshape({b, hp, wp, -1});
+  return (hp > h || wp > w) ? x.narrow(1, 0, h).narrow(2, 0, w) : x;
+}
+
+torch::Tensor resize_table(const torch::Tensor& rel_pos, int64_t length) {
+  namespace F = torch::nn::functional;
+  // Interpolated in float32: the table is tiny and not every backend has reduced-precision
+  // 1-D upsampling.
+  const auto channels_first = rel_pos.to(torch::kFloat).t().unsqueeze(0);  // (1, C, L)
+  const auto resized = F::interpolate(channels_first, F::InterpolateFuncOptions()
+                                                          .size(std::vector<int64_t>{length})
+                                                          .mode(torch::kLinear)
+                                                          .align_corners(false));
+  return resized.squeeze(0).t().to(rel_pos.scalar_type());
+}
+
+}  // namespace
+
+torch::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const torch::Tensor& rel_pos) {
+  if (q_size < 1 || k_size < 1 || rel_pos.dim() != 2) {
+    throw Error("get_rel_pos: expected positive sizes and a (length, head_dim) table");
+  }
+  const int64_t max_rel_dist = 2 * std::max(q_size, k_size) - 1;
+  const auto table =
+      rel_pos.size(0) == max_rel_dist ? rel_pos : resize_table(rel_pos, max_rel_dist);
+  // The reference forms the coordinates in float32 and truncates them; doing the same picks the
+  // same rows when q and k differ in size (the scales are then not integers).
+  const double q_scale = std::max(static_cast<double>(k_size) / q_size, 1.0);
+  const double k_scale = std::max(static_cast<double>(q_size) / k_size, 1.0);
+  const auto offset = static_cast<float>((k_size - 1) * k_scale);
+  std::vector<int64_t> index(static_cast<std::size_t>(q_size * k_size));
+  for (int64_t i = 0; i < q_size; ++i) {
+    for (int64_t j = 0; j < k_size; ++j) {
+      const float coord = static_cast<float>(i) * static_cast<float>(q_scale) -
+                          static_cast<float>(j) * static_cast<float>(k_scale);
+      index[i * k_size + j] = static_cast<int64_t>(coord + offset);
+    }
+  }
+  const auto rows = torch::tensor(index, torch::kLong).to(table.device());
+  return table.index_select(0, rows).view({q_size, k_size, table.size(1)});
+}
+
+VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, bool use_rel_pos,
+                                   std::array<int64_t, 2> input_size)
+    : num_heads_(num_heads), use_rel_pos_(use_rel_pos) {
+  if (num_heads < 1 || dim % num_heads != 0) {
+    throw Error("ViT attention: embed dim " + std::to_string(dim) +
+                " is not divisible by the number of heads " + std::to_string(num_heads));
+  }
+  const int64_t head_dim = dim / num_heads;
+  scale_ = std::pow(static_cast<double>(head_dim), -0.5);
+  qkv_ = register_module("qkv",
+                         torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
+  proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+  if (use_rel_pos) {
+    rel_pos_h_ = register_parameter("rel_pos_h", torch::zeros({2 * input_size[0] - 1, head_dim}));
+    rel_pos_w_ = register_parameter("rel_pos_w", torch::zeros({2 * input_size[1] - 1, head_dim}));
+  }
+}
+
+// The decomposed relative-position terms as a (B * heads, H * W, H * W) tensor, ready to have
+// the q k^T product accumulated into it. Uses the unscaled q, as the reference does.
+torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const {
+  const int64_t bh = q.size(0), head_dim = q.size(2);
+  const auto rh = get_rel_pos(h, h, rel_pos_h_);  // (query row, key row, head_dim)
+  const auto rw = get_rel_pos(w, w, rel_pos_w_);  // (query col, key col, head_dim)
+  const auto grid = q.view({bh, h, w, head_dim});
+  // rel_h[b, y, x, ky] = <q[b, y, x], Rh[y, ky]>: one matmul per query row (rel_w: per column).
+  const auto rel_h =
+      torch::bmm(grid.permute({1, 0, 2, 3}).reshape({h, bh * w, head_dim}), rh.transpose(1, 2))
+          .view({h, bh, w, h})
+          .permute({1, 0, 2, 3})
+          .contiguous();
+  const auto rel_w =
+      torch::bmm(grid.permute({2, 0, 1, 3}).reshape({w, bh * h, head_dim}), rw.transpose(1, 2))
+          .view({w, bh, h, w})
+          .permute({1, 2, 0, 3})
+          .contiguous();
+  // Both operands are laid out (b, y, x, k), so the broadcast sum comes out contiguous and the
+  // reshape is a view.
+  return (rel_h.unsqueeze(-1) + rel_w.unsqueeze(-2)).reshape({bh, h * w, h * w});
+}
+
+torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t b = x.size(0), h = x.size(1), w = x.size(2), c = x.size(3);
+  const int64_t tokens = h * w, batch_heads = b * num_heads_;
+  // One copy to (3, B * heads, tokens, head_dim) makes q, k and v contiguous batches for bmm.
+  const auto qkv = linear(qkv_, x)
+                       .view({b, tokens, 3, num_heads_, -1})
+                       .permute({2, 0, 3, 1, 4})
+                       .reshape({3, batch_heads, tokens, -1});
+  const auto q = qkv[0], k = qkv[1], v = qkv[2];
+  auto attn = use_rel_pos_ ? rel_pos_logits(q, h, w).baddbmm_(q, k.transpose(1, 2), 1.0, scale_)
+                           : torch::bmm(q * scale_, k.transpose(1, 2));
+  if (may_overwrite(attn)) {
+    at::_softmax_out(attn, attn, -1, false);
+  } else {
+    attn = torch::softmax(attn, -1);
+  }
+  const auto out = torch::bmm(attn, v)
+                       .view({b, num_heads_, h, w, -1})
+                       .permute({0, 2, 3, 1, 4})
+                       .reshape({b, h, w, c});
+  return linear(proj_, out);
+}
+
+VitMlpImpl::VitMlpImpl(int64_t dim, int64_t hidden_dim)
+    : lin1_(register_module("lin1", torch::nn::Linear(dim, hidden_dim))),
+      lin2_(register_module("lin2", torch::nn::Linear(hidden_dim, dim))) {}
+
+torch::Tensor VitMlpImpl::forward(const torch::Tensor& x) {
+  auto hidden = linear(lin1_, x);
+  if (may_overwrite(hidden)) {
+    at::gelu_out(hidden, hidden);
+  } else {
+    hidden = torch::gelu(hidden);
+  }
+  return linear(lin2_, hidden);
+}
+
+VitBlockImpl::VitBlockImpl(const VitBlockOptions& options) : window_size_(options.window_size) {
+  const auto norm = torch::nn::LayerNormOptions({options.dim}).eps(options.layer_norm_eps);
+  const std::array<int64_t, 2> attn_grid =
+      window_size_ > 0 ? std::array<int64_t, 2>{window_size_, window_size_} : options.grid_size;
+  norm1_ = register_module("norm1", torch::nn::LayerNorm(norm));
+  attn_ = register_module("attn", VitAttention(options.dim, options.num_heads, options.qkv_bias,
+                                               options.use_rel_pos, attn_grid));
+  norm2_ = register_module("norm2", torch::nn::LayerNorm(norm));
+  // int() of the product, as the reference builds the hidden width.
+  const auto hidden = static_cast<int64_t>(static_cast<double>(options.dim) * options.mlp_ratio);
+  mlp_ = register_module("mlp", VitMlp(options.dim, hidden));
+}
+
+torch::Tensor VitBlockImpl::forward(const torch::Tensor& x) {
+  auto y = norm1_(x);
+  if (window_size_ > 0) {
+    const auto windows = window_partition(y, window_size_);
+    y = window_unpartition(attn_(windows.tokens), window_size_, windows, x.size(1), x.size(2));
+  } else {
+    y = attn_(y);
+  }
+  const auto mid = x + y;
+  // The MLP output is fresh and not saved for backward, so the residual can go into it.
+  return mlp_(norm2_(mid)).add_(mid);
+}
+
+}  // namespace samri::model

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the real binaries as a user would: help, version, a 2-D segmentation checked by nibabel
+# against the reference mask, and a refused bad input (non-zero exit, message, no output file).
+set -euo pipefail
+BIN=$1
+DATA=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+TINY=(--checkpoint "$DATA/sam_tiny/sam_tiny.pth" --model "$DATA/sam_tiny/sam_tiny.json")
+
+"$BIN/samri-infer" --help | grep -q -- "--boxes-from"
+"$BIN/samri-infer" --version | grep -q "samri"
+"$BIN/samri-checkpoint" info "$DATA/sam_tiny/sam_tiny.pth" | grep -q "keys: *188"
+
+"$BIN/samri-infer" "${TINY[@]}" --input "$DATA/infer/ch2_slice90_crop.nii.gz" \
+  --box 40,30,120,100 --output "$OUT/mask.nii.gz" --threads 2
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import nibabel" 2>/dev/null; then
+  /usr/bin/python3 "$HERE/check_mask.py" "$OUT/mask.nii.gz" \
+    "$DATA/infer/ch2_slice90_crop.nii.gz" "$DATA/infer/golden_box_mask.npy"
+fi
+
+set +e
+"$BIN/samri-infer" "${TINY[@]}" --input "$DATA/infer/ch2_slice90_crop.nii.gz" \
+  --box 40,30,500,100 --output "$OUT/bad.nii.gz" 2>"$OUT/err.txt"
+status=$?
+set -e
+[ "$status" -eq 1 ] || { echo "expected exit 1, got $status"; exit 1; }
+grep -q "leaves the image" "$OUT/err.txt" || { cat "$OUT/err.txt"; exit 1; }
+[ ! -e "$OUT/bad.nii.gz" ] || { echo "a refused run left an output"; exit 1; }
+
+set +e
+"$BIN/samri-infer" --no-such-option 2>/dev/null
+status=$?
+set -e
+[ "$status" -eq 2 ] || { echo "expected exit 2 for a bad option, got $status"; exit 1; }
+echo "smoke test passed"

@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "samri/core/error.h"
+#include "samri/model/checkpoint.h"
+#include "samri/model/image_encoder.h"
+#include "samri/model/vit_block.h"
+#include "support/fixtures.h"
+
+namespace samri::model {
+namespace {
+
+using samri::test::all_close_rel;
+using samri::test::expected;
+
+const std::string kPrefix = "image_encoder.";
+
+StateDict encoder_weights() {
+  StateDict weights;
+  for (const auto& [key, value] : samri::test::tiny_weights().items()) {
+    if (key.rfind(kPrefix, 0) == 0) weights.insert(key.substr(kPrefix.size()), value);
+  }
+  return weights;
+}
+
+ImageEncoderViT tiny_encoder() {
+  ImageEncoderViT encoder(samri::test::tiny_config().image_encoder);
+  load_state_dict(*encoder, encoder_weights(), "sam_tiny.pth");
+  encoder->eval();
+  return encoder;
+}
+
+TEST(ImageEncoderViT, ParametersAreTheOfficialKeysAndShapes) {
+  std::map<std::string, std::vector<int64_t>> want, got;
+  const auto weights = encoder_weights();
+  for (const auto& [key, value] : weights.items()) want[key] = value.sizes().vec();
+  ImageEncoderViT encoder(samri::test::tiny_config().image_encoder);
+  for (const auto& p : encoder->named_parameters()) got[p.key()] = p.value().sizes().vec();
+  EXPECT_TRUE(encoder->named_buffers().is_empty());
+  ASSERT_EQ(want.size(), 51u);  // every image_encoder.* tensor of the tiny checkpoint
+  EXPECT_EQ(got, want);
+}
+
+TEST(ImageEncoderViT, MatchesReferenceOnRandomInput) {
+  auto encoder = tiny_encoder();
+  torch::NoGradGuard no_grad;
+  const auto out = encoder(expected("encoder_random_input"));
+  EXPECT_TRUE(all_close_rel(out, expected("encoder_random_output"), 1e-4));
+  EXPECT_TRUE(out.is_contiguous());
+}
+
+TEST(ImageEncoderViT, MatchesReferenceImageEmbedding) {
+  auto encoder = tiny_encoder();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(all_close_rel(encoder(expected("encoder_input")), expected("image_embedding"), 1e-4));
+}
+
+// With autograd recording, the encoder keeps every saved tensor intact (no in-place reuse) and
+// still computes the reference values.
+TEST(ImageEncoderViT, AutogradPathMatchesAndBackpropagates) {
+  auto encoder = tiny_encoder();
+  const auto out = encoder(expected("encoder_random_input"));
+  EXPECT_TRUE(all_close_rel(out, expected("encoder_random_output"), 1e-4));
+  out.sum().backward();
+  for (const auto& p : encoder->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+}
+
+TEST(ImageEncoderViT, RunsInBFloat16) {
+  auto encoder = tiny_encoder();
+  encoder->to(torch::kBFloat16);
+  torch::NoGradGuard no_grad;
+  const auto out = encoder(expected("encoder_random_input").to(torch::kBFloat16));
+  EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(all_close_rel(out, expected("encoder_random_output"), 0.1));
+}
+
+TEST(ImageEncoderViT, RejectsInputOfTheWrongSize) {
+  auto encoder = tiny_encoder();
+  torch::NoGradGuard no_grad;
+  EXPECT_THROW(encoder(torch::zeros({1, 3, 64, 64})), samri::Error);
+  EXPECT_THROW(encoder(torch::zeros({3, 128, 128})), samri::Error);
+}
+
+TEST(ImageEncoderViT, RejectsInconsistentConfigs) {
+  auto config = samri::test::tiny_config().image_encoder;
+  config.global_attn_indexes = {3};
+  EXPECT_THROW(ImageEncoderViT{config}, samri::Error);
+  config = samri::test::tiny_config().image_encoder;
+  config.num_heads = 5;
+  EXPECT_THROW(ImageEncoderViT{config}, samri::Error);
+  config = samri::test::tiny_config().image_encoder;
+  config.img_size = 100;
+  EXPECT_THROW(ImageEncoderViT{config}, samri::Error);
+}
+
+// Table rows r = 0..4 hold the value r. With q = k = 3 the offset of (i, j) is i - j + 2.
+TEST(GetRelPos, PicksRowsByRelativeOffset) {
+  const auto table = torch::arange(5, torch::kFloat).view({5, 1});
+  const auto rows = get_rel_pos(3, 3, table).squeeze(-1);
+  EXPECT_TRUE(
+      torch::equal(rows, torch::tensor({2.f, 1.f, 0.f, 3.f, 2.f, 1.f, 4.f, 3.f, 2.f}).view({3, 3})))
+      << rows;
+}
+
+// q = 2 against k = 4: query coordinates are stretched by 2, so the row is 2 i - j + 3.
+TEST(GetRelPos, StretchesTheShorterAxis) {
+  const auto table = torch::arange(7, torch::kFloat).view({7, 1});
+  const auto rows = get_rel_pos(2, 4, table).squeeze(-1);
+  EXPECT_TRUE(
+      torch::equal(rows, torch::tensor({3.f, 2.f, 1.f, 0.f, 5.f, 4.f, 3.f, 2.f}).view({2, 4})))
+      << rows;
+}
+
+// A 3-row table [0, 1, 2] used for a 3-wide grid (which needs 5 rows) is resampled first with
+// half-pixel linear interpolation: source positions -0.2, 0.4, 1, 1.6, 2.2 clamp to
+// [0, 0.4, 1, 1.6, 2], then rows are picked as above.
+TEST(GetRelPos, InterpolatesATableOfAnotherLength) {
+  const auto table = torch::arange(3, torch::kFloat).view({3, 1});
+  const auto rows = get_rel_pos(3, 3, table).squeeze(-1);
+  const auto want = torch::tensor({1.f, 0.4f, 0.f, 1.6f, 1.f, 0.4f, 2.f, 1.6f, 1.f}).view({3, 3});
+  EXPECT_TRUE(torch::allclose(rows, want, 1e-6, 1e-6)) << rows;
+}
+
+}  // namespace
+}  // namespace samri::model
