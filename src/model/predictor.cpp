@@ -24,20 +24,6 @@ torch::Dtype dtype_of(Precision precision) {
   return torch::kFloat;
 }
 
-// A copy of `source` with every tensor converted to (device, dtype), leaving `source` as it is.
-ImageEncoderViT converted_copy(const ImageEncoderViT& source, torch::Device device,
-                               torch::Dtype dtype) {
-  torch::NoGradGuard no_grad;
-  ImageEncoderViT copy(source->config());
-  copy->to(device, dtype);
-  auto from_params = source->named_parameters();
-  for (auto& item : copy->named_parameters()) item.value().copy_(from_params[item.key()]);
-  auto from_buffers = source->named_buffers();
-  for (auto& item : copy->named_buffers()) item.value().copy_(from_buffers[item.key()]);
-  copy->eval();
-  return copy;
-}
-
 std::string coords_text(float x, float y) {
   return "(" + std::to_string(x) + ", " + std::to_string(y) + ")";
 }
@@ -105,13 +91,9 @@ SamPredictor::SamPredictor(Sam sam, torch::Device device, Precision precision)
   }
   sam_->prompt_encoder->to(device, torch::kFloat);
   sam_->mask_decoder->to(device, torch::kFloat);
-  if (precision == Precision::kFloat32) {
-    sam_->image_encoder->to(device, torch::kFloat);
-  } else {
-    low_precision_encoder_ = converted_copy(sam_->image_encoder, device, dtype_of(precision));
-    // The fp32 original is not used any more; it should not hold accelerator memory.
-    sam_->image_encoder->to(torch::kCPU);
-  }
+  // Converted in place: a second, low-precision copy would cost the time of building and
+  // initialising another encoder, and its memory.
+  sam_->image_encoder->to(device, dtype_of(precision));
   sam_->eval();
 }
 
@@ -126,10 +108,8 @@ void SamPredictor::set_image(const torch::Tensor& image_hwc_uint8) {
   const EncoderInput input =
       prepare_encoder_input(image_hwc_uint8.contiguous(), config.image_encoder.img_size,
                             config.pixel_mean, config.pixel_std);
-  ImageEncoderViT& encoder =
-      precision_ == Precision::kFloat32 ? model().image_encoder : low_precision_encoder_;
   const torch::Tensor x = input.tensor.to(device_, dtype_of(precision_));
-  embedding_ = encoder->forward(x).to(torch::kFloat);
+  embedding_ = sam_->image_encoder->forward(x).to(torch::kFloat);
   input_size_ = input.input_size;
   original_size_ = {static_cast<int>(image_hwc_uint8.size(0)),
                     static_cast<int>(image_hwc_uint8.size(1))};

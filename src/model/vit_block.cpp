@@ -128,7 +128,7 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
 }
 
 // The decomposed relative-position terms as a (B * heads, H * W, H * W) tensor, ready to have
-// the q k^T product accumulated into it. Uses the unscaled q, as the reference does.
+// the scaled q k^T product accumulated into it. Uses the unscaled q, as the reference does.
 torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const {
   const int64_t bh = q.size(0), head_dim = q.size(2);
   const auto rh = get_rel_pos(h, h, rel_pos_h_);  // (query row, key row, head_dim)
@@ -159,6 +159,8 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
                        .permute({2, 0, 3, 1, 4})
                        .reshape({3, batch_heads, tokens, -1});
   const auto q = qkv[0], k = qkv[1], v = qkv[2];
+  // The logits start as the relative-position bias and the product accumulates into them; the
+  // softmax then runs in place unless autograd needs the logits.
   auto attn = use_rel_pos_ ? rel_pos_logits(q, h, w).baddbmm_(q, k.transpose(1, 2), 1.0, scale_)
                            : torch::bmm(q * scale_, k.transpose(1, 2));
   if (may_overwrite(attn)) {

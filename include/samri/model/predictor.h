@@ -28,9 +28,8 @@ struct Prediction {
 // SamPredictor: set_image runs the encoder once; predict decodes any number of prompts against
 // that embedding. The encoder runs at `precision` on `device`; prompt encoder and decoder run in
 // float32 on the same device. Results come back on the CPU.
-// The constructor moves sam's prompt encoder and mask decoder to `device`; sam's image encoder
-// goes there too at fp32, while bf16/fp16 run a converted copy on `device` (the fp32 encoder
-// is then moved to the CPU so that it holds no accelerator memory). fp16 on a CPU device is refused
+// The constructor moves sam to `device` and converts its image encoder, in place, to
+// `precision` (the predictor owns the model from then on). fp16 on a CPU device is refused
 // (samri::Error). Prompts are validated: a box with x0 > x1 or y0 > y1, a box or point outside the
 // original image, non-finite coordinates, a label other than 1/0/-1, points and labels of different
 // lengths, or a prompt with neither box nor points throw samri::Error.
@@ -61,7 +60,6 @@ class SamPredictor {
   SamImpl& model() const { return *sam_.ptr(); }
 
   Sam sam_;
-  ImageEncoderViT low_precision_encoder_{nullptr};  // only for bf16/fp16
   torch::Device device_;
   Precision precision_;
   torch::Tensor embedding_;
