@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   cli.footer(kExamples);
   samri::app::add_common_options(cli, log);
   cli.require_subcommand(1);
+  cli.fallthrough();  // -v/-q/--log-file also after the subcommand
 
   std::string info_path;
   bool info_json = false;

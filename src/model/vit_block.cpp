@@ -26,7 +26,7 @@ bool records_gradient(const torch::Tensor& x, const torch::nn::Linear& layer) {
 // Other dtypes and devices already get a fast kernel from layer->forward (bf16 goes to oneDNN).
 torch::Tensor linear(torch::nn::Linear& layer, const torch::Tensor& x) {
   if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || !at::hasMKLDNN() ||
-      x.numel() == 0 || records_gradient(x, layer)) {
+      !at::globalContext().userEnabledMkldnn() || x.numel() == 0 || records_gradient(x, layer)) {
     return layer->forward(x);
   }
   const int64_t in = x.size(-1), out = layer->weight.size(0);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Speed of the whole samri-infer process and of the encoder alone, for one slice at 1024x1024
+# (ViT-B, random weights of the official shapes), in fp32 and bf16, plus checkpoint loading.
+# Usage: scripts/benchmark.sh [threads]   (after scripts/build.sh). Results go to stdout; record
+# them in docs/benchmarks.md with the machine they came from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${1:-$(nproc)}
+BUILD=${SAMRI_BUILD_DIR:-build}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+TEMPLATES=/usr/share/mricron/templates
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "== BLAS: $(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')"
+"$BUILD/apps/samri-checkpoint" init --model vit_b --seed 0 --output "$WORK/vit_b.pth" -q
+
+echo "== checkpoint read (375 MB ViT-B file)"
+"$BUILD/tests/benchmarks/samri_bench_checkpoint" 3 "$WORK/bench_ckpt.pth" | tail -3
+
+echo "== encoder alone, 1024x1024"
+"$BUILD/tests/benchmarks/samri_bench_encoder" vit_b 3 "$THREADS"
+
+for precision in fp32 bf16; do
+  echo "== whole samri-infer process, one slice (Colin27 axial slice 90, one box), $precision"
+  echo '{"axis": 2, "prompts": [{"slice": 90, "label": 1, "box": [60, 70, 120, 140]}]}' >"$WORK/p.json"
+  start=$(date +%s%N)
+  "$BUILD/apps/samri-infer" --checkpoint "$WORK/vit_b.pth" --input "$TEMPLATES/ch2.nii.gz" \
+    --prompts "$WORK/p.json" --precision "$precision" --threads "$THREADS" \
+    --output "$WORK/seg.nii.gz" -q
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) -v p="$precision" 'BEGIN { printf "samri-infer %s: %.2f s wall\n", p, ns / 1e9 }'
+done

@@ -1,0 +1,61 @@
+// Times SAM's image encoder alone on one 1024x1024 input (random weights of the chosen size):
+//   samri_bench_encoder [vit_b|vit_l|vit_h|CONFIG.json] [runs] [threads] [cpu|cuda]
+// Prints, per precision, the best and median seconds per slice and slices per second.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "samri/model/image_encoder.h"
+#include "samri/model/runtime.h"
+
+namespace {
+
+using samri::model::Precision;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void bench(const samri::model::SamConfig& config, torch::Dtype dtype, const char* name, int runs,
+           const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  samri::model::ImageEncoderViT encoder(config.image_encoder);
+  encoder->eval();
+  encoder->to(device, dtype);
+  const int size = config.image_encoder.img_size;
+  const auto x = torch::randn({1, 3, size, size}).to(device, dtype);
+  encoder->forward(x);  // warm-up: allocations, oneDNN/cuBLAS kernel selection
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto y = encoder->forward(x);
+    if (device.is_cuda()) y.cpu();  // wait for the GPU
+    times.push_back(seconds_since(start));
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  std::printf("%s %s %dx%d on %s: best %.3f s, median %.3f s (%.2f slices/s) over %d runs\n",
+              config.name.c_str(), name, size, size, device.str().c_str(), times.front(), median,
+              1.0 / median, runs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string model = argc > 1 ? argv[1] : "vit_b";
+  const int runs = argc > 2 ? std::stoi(argv[2]) : 3;
+  const int threads = argc > 3 ? std::stoi(argv[3]) : 0;
+  const torch::Device device = samri::model::parse_device(argc > 4 ? argv[4] : "cpu");
+  if (threads > 0) torch::set_num_threads(threads);
+  std::printf("threads: %d\n", torch::get_num_threads());
+  const auto config = samri::model::SamConfig::from_name_or_file(model);
+  bench(config, torch::kFloat, "fp32", runs, device);
+  bench(config, torch::kBFloat16, "bf16", runs, device);
+  if (device.is_cuda()) bench(config, torch::kHalf, "fp16", runs, device);
+  return 0;
+}
