@@ -5,8 +5,11 @@
 
 #include "samri/core/error.h"
 #include "samri/infer/infer.h"
+#include "samri/infer/infer_volume.h"
 #include "samri/io/image_reader.h"
 #include "samri/io/slicing.h"
+#include "samri/model/checkpoint.h"
+#include "samri/model/sam.h"
 #include "support/fixtures.h"
 
 namespace fs = std::filesystem;
@@ -156,6 +159,43 @@ TEST(InferErrors, BadInputsAreRefusedWithoutOutput) {
   std::ofstream(volume.prompts_file) << R"({"prompts": [{"slice": 1, "box": [1, 2, 3, 4]}],)";
   expect_refused(volume, "not valid JSON");
   fs::remove(volume.prompts_file);
+}
+
+}  // namespace
+
+namespace {
+
+// segment_slice against a plain re-computation: one predict() per prompt, then per pixel the
+// label of the highest positive logit. Overlapping boxes make the overlap rule matter.
+TEST(InferVolume, SegmentSliceGivesTheHighestLogitItsLabel) {
+  samri::model::Sam sam(samri::test::tiny_config());
+  samri::model::load_state_dict(*sam, samri::test::tiny_weights(), "sam_tiny.pth");
+  samri::model::SamPredictor predictor(sam);
+  const auto volume = samri::io::read_image(data_path("infer/ch2_crop.nii.gz"));
+  const auto view = samri::io::extract_slice(volume, 2, 2);
+  std::vector<samri::data::SlicePrompt> prompts(4);
+  const std::array<std::array<float, 4>, 4> boxes{
+      {{40, 30, 120, 100}, {60, 50, 150, 130}, {10, 10, 60, 60}, {30, 20, 110, 90}}};
+  for (int i = 0; i < 4; ++i) {
+    prompts[i].slice = 2;
+    prompts[i].label = 10 + i;
+    prompts[i].prompt.box = boxes[i];
+  }
+  prompts[3].prompt.points = {{70, 60}};
+  prompts[3].prompt.point_labels = {1};
+
+  const auto labels = samri::infer::segment_slice(predictor, view, prompts);
+
+  auto best = torch::full(view.sizes(), 0.0f);
+  auto want = torch::zeros(view.sizes(), torch::kInt64);
+  for (const auto& p : prompts) {
+    const auto logits = predictor.predict(p.prompt, false).logits[0];
+    const auto wins = logits > best;
+    want.masked_fill_(wins, p.label);
+    best = torch::where(wins, logits, best);
+  }
+  EXPECT_TRUE(torch::equal(labels, want));
+  for (int i = 0; i < 4; ++i) EXPECT_GT((labels == 10 + i).sum().item<int64_t>(), 0) << i;
 }
 
 }  // namespace
