@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
+#include "samri/core/json_file.h"
 
 namespace samri::data {
 namespace {
@@ -187,12 +188,7 @@ std::vector<DatasetCase> read_dataset_list(const fs::path& file) {
     cases.push_back(c);
   };
   if (lower(file.extension().string()) == ".json") {
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const json::exception& e) {
-      throw Error(file.string() + ": not valid JSON: " + e.what());
-    }
+    json j = parse_json(in, file.string());
     if (j.is_object() && j.contains("cases")) j = j["cases"];
     if (!j.is_array()) throw Error(file.string() + ": expected an array of cases");
     for (std::size_t i = 0; i < j.size(); ++i) {
@@ -263,12 +259,7 @@ std::map<std::int64_t, std::string> read_label_names(const fs::path& file) {
   if (!in) throw Error(file.string() + ": cannot open the label names file");
   std::map<std::int64_t, std::string> names;
   if (lower(file.extension().string()) == ".json") {
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const json::exception& e) {
-      throw Error(file.string() + ": not valid JSON: " + e.what());
-    }
+    json j = parse_json(in, file.string());
     if (j.is_object() && j.contains("labels")) j = j["labels"];
     if (!j.is_object()) throw Error(file.string() + ": expected {\"value\": \"name\", ...}");
     for (const auto& [key, value] : j.items()) {

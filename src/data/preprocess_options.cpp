@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
+#include "samri/core/json_file.h"
 
 namespace samri::data {
 namespace {
@@ -53,14 +54,7 @@ const std::map<std::string, std::function<void(PreprocessOptions&, const json&)>
 }  // namespace
 
 void apply_preprocess_config(PreprocessOptions& options, const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw Error(file.string() + ": cannot open the config file");
-  json config;
-  try {
-    config = json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {
-    throw Error(file.string() + ": not valid JSON: " + e.what());
-  }
+  const json config = read_json_file(file.string(), "config file");
   if (!config.is_object()) throw Error(file.string() + ": expected a JSON object of options");
   for (const auto& [key, value] : config.items()) {
     if (!key.empty() && key[0] == '_') continue;  // "_comment" and the like

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
+#include "samri/core/json_file.h"
 
 namespace samri::data {
 namespace {
@@ -66,14 +67,7 @@ SlicePrompt parse_prompt(const json& j, const std::string& where) {
 }  // namespace
 
 PromptsFile read_prompts_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open the prompts file");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  json j = read_json_file(path, "prompts file");
   if (!j.is_object() || !j.contains("prompts") || !j["prompts"].is_array()) {
     throw Error(path + ": expected {\"axis\": N, \"prompts\": [...]}");
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
+#include "samri/core/json_file.h"
 
 namespace samri::model {
 namespace {
@@ -114,14 +115,7 @@ SamConfig SamConfig::vit_l() { return vit("vit_l", 1024, 24, 16, {5, 11, 17, 23}
 SamConfig SamConfig::vit_h() { return vit("vit_h", 1280, 32, 16, {7, 15, 23, 31}); }
 
 SamConfig SamConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open the model config file");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  const json j = read_json_file(path, "model config file");
   SamConfig c = vit_b();
   c.name = std::filesystem::path(path).stem().string();
   FieldReader r(j, path);
