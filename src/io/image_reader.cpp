@@ -17,11 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Clear messages for what would otherwise reach ITK as "no reader".
 void check_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -29,7 +24,7 @@ void check_file(const fs::path& path) {
   unsigned char magic[2] = {0, 0};
   in.read(reinterpret_cast<char*>(magic), 2);
   if (in.gcount() == 0) throw Error(path.string() + ": the file is empty");
-  if (ends_with(path.string(), ".gz") &&
+  if (detail::ends_with(path.string(), ".gz") &&
       (in.gcount() < 2 || magic[0] != 0x1f || magic[1] != 0x8b)) {
     throw Error(path.string() + ": named .gz but not gzip-compressed (corrupt or misnamed)");
   }

@@ -15,11 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 itk::IOComponentEnum component_type(const torch::Tensor& data, const fs::path& path) {
   using C = itk::IOComponentEnum;
   switch (data.scalar_type()) {
@@ -60,7 +55,7 @@ void check_image(const Image& image, const fs::path& path) {
     throw Error(message.str());
   }
   for (const char* detached : {".nhdr", ".mhd", ".hdr", ".img", ".img.gz"}) {
-    if (ends_with(path.string(), detached)) {
+    if (detail::ends_with(path.string(), detached)) {
       throw Error(path.string() +
                   ": formats with a separate data file cannot be written "
                   "atomically; use .nii.gz, .nrrd or .mha");

@@ -10,6 +10,12 @@
 
 namespace samri::io::detail {
 
+// For file names such as "x.nii.gz", whose format is in more than the last extension.
+inline bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 // Registers ITK's ImageIO factories for the formats above (once per process).
 void register_itk_factories();
 
