@@ -2,7 +2,8 @@
 # Speed of the whole samri-infer process and of the encoder alone, for one slice at 1024x1024
 # (ViT-B, random weights of the official shapes), in fp32 and bf16, plus checkpoint loading.
 # Usage: scripts/benchmark.sh [threads]   (after scripts/build.sh). Results go to stdout; record
-# them in docs/benchmarks.md with the machine they came from.
+# them in docs/benchmarks.md with the machine they came from. SAMRI_BENCH_REFERENCE=1 adds the
+# reference encoder's operations in Debian's python3-torch, side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${1:-$(nproc)}
@@ -31,3 +32,8 @@ for precision in fp32 bf16; do
   end=$(date +%s%N)
   awk -v ns=$((end - start)) -v p="$precision" 'BEGIN { printf "samri-infer %s: %.2f s wall\n", p, ns / 1e9 }'
 done
+
+if [[ ${SAMRI_BENCH_REFERENCE:-0} == 1 ]]; then
+  echo "== reference encoder operations (python3-torch), OpenBLAS kernels as the system picks them"
+  /usr/bin/python3 tests/benchmarks/reference_encoder_ops.py 3 "$THREADS"
+fi

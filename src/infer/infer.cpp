@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "samri/core/blas_kernels.h"
 #include "samri/core/error.h"
 #include "samri/infer/infer_2d.h"
 #include "samri/infer/infer_volume.h"
@@ -50,6 +51,7 @@ void run_infer(const InferOptions& o) {
   const bool volume_mode = is_volume_mode(o);
   check_paths(o);
   if (o.threads > 0) torch::set_num_threads(o.threads);
+  if (const auto change = upgrade_openblas_kernels()) spdlog::info("{}", describe(*change));
   const auto config = model::SamConfig::from_name_or_file(o.model);
   const torch::Device device = model::parse_device(o.device);
   const model::Precision precision = model::parse_precision(o.precision, device);

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include "samri/core/blas_kernels.h"
 #include "samri/model/image_encoder.h"
 #include "samri/model/runtime.h"
 
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
   const torch::Device device = samri::model::parse_device(argc > 4 ? argv[4] : "cpu");
   if (threads > 0) torch::set_num_threads(threads);
   std::printf("threads: %d\n", torch::get_num_threads());
+  if (const auto change = samri::upgrade_openblas_kernels()) {
+    std::printf("%s\n", samri::describe(*change).c_str());
+  }
+  std::printf("OpenBLAS kernels: %s\n", samri::openblas_kernels().c_str());
   const auto config = samri::model::SamConfig::from_name_or_file(model);
   bench(config, torch::kFloat, "fp32", runs, device);
   bench(config, torch::kBFloat16, "bf16", runs, device);

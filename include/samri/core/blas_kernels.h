@@ -1,0 +1,29 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace samri {
+
+// The kernel family of the OpenBLAS this process loaded ("Haswell", "SkylakeX", ...), or "" when
+// its BLAS is not OpenBLAS.
+std::string openblas_kernels();
+
+struct BlasKernelSwitch {
+  std::string from;
+  std::string to;
+};
+
+// OpenBLAS picks its kernels from the CPU model when it loads, and a release older than the CPU
+// falls back to its SSE3 "Prescott" kernels: Debian 12's 0.3.21 does so on Emerald Rapids, which
+// makes every float32 matrix product LibTorch sends to it about four times slower. This switches
+// such a fallback to the newest kernel family the CPU runs (AVX-512 BF16, AVX-512 or AVX2) and
+// says what it did. It does nothing when the BLAS is not a runtime-dispatching OpenBLAS, when
+// OPENBLAS_CORETYPE is set (the user's choice wins), or when the kernels already use AVX2. Call it
+// before the first BLAS call of the process, from one thread; later calls return the first result.
+std::optional<BlasKernelSwitch> upgrade_openblas_kernels();
+
+// One line for the log: what was switched and how to override it.
+std::string describe(const BlasKernelSwitch& change);
+
+}  // namespace samri
