@@ -11,11 +11,22 @@ endif()
 
 option(SAMRI_USE_PCH "Precompile the LibTorch headers (much faster builds)" ON)
 
-# samri_add_library(NAME SOURCES ... ) : a layer library with the project's include dirs.
+# samri_torch_pch(TARGET) : compile TARGET with the project's one precompiled <torch/torch.h>.
+# Every target compiling its own copy cost about half a minute each of a 2-core CI build; the
+# flags that matter to the header (language standard, LibTorch's own) are the same everywhere.
 function(samri_torch_pch target)
-  if(SAMRI_USE_PCH)
-    target_precompile_headers(${target} PRIVATE <torch/torch.h>)
+  if(NOT SAMRI_USE_PCH)
+    return()
   endif()
+  if(NOT TARGET samri_torch_pch_host)
+    set(host_source ${PROJECT_BINARY_DIR}/generated/samri_torch_pch_host.cpp)
+    file(WRITE ${host_source} "// Only here to own the precompiled LibTorch header.\n")
+    add_library(samri_torch_pch_host OBJECT ${host_source})
+    target_link_libraries(samri_torch_pch_host PRIVATE ${TORCH_LIBRARIES} samri_warnings)
+    target_include_directories(samri_torch_pch_host PRIVATE ${TORCH_INCLUDE_DIRS})
+    target_precompile_headers(samri_torch_pch_host PRIVATE <torch/torch.h>)
+  endif()
+  target_precompile_headers(${target} REUSE_FROM samri_torch_pch_host)
 endfunction()
 
 # samri_add_layer(NAME) : a library of every .cpp in the calling folder (one folder per layer).

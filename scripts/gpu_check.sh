@@ -14,9 +14,28 @@ case "${1:-run}" in
     cp -r /usr/include/nlohmann third_party/include/
     ;;
   run)
+    # What the machine has, first, so that a failure below can be read.
+    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+      "available", torch.cuda.is_available())'
+    nvidia-smi -L || true
     prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+    # A CUDA LibTorch's CMake config needs the CUDA toolkit: take nvcc from PATH, the usual
+    # install folder, or an nvidia-* pip package next to torch.
+    nvcc=$(command -v nvcc || true)
+    [[ -z $nvcc && -x /usr/local/cuda/bin/nvcc ]] && nvcc=/usr/local/cuda/bin/nvcc
+    if [[ -z $nvcc ]]; then
+      site=$(python3 -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')
+      nvcc=$(find "$site" -path '*nvidia*' -name nvcc -type f 2>/dev/null | head -1)
+    fi
+    cuda_args=()
+    if [[ -n $nvcc ]]; then
+      echo "nvcc: $nvcc ($("$nvcc" --version | tail -1))"
+      cuda_args=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCUDAToolkit_ROOT="$(dirname "$(dirname "$nvcc")")")
+    else
+      echo "nvcc: not found; a CUDA LibTorch's CMake config may refuse to configure" >&2
+    fi
     cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMRI_MODEL_ONLY=ON \
-      -DCMAKE_PREFIX_PATH="$prefix"
+      -DCMAKE_PREFIX_PATH="$prefix" "${cuda_args[@]}"
     cmake --build build-gpu --parallel "$(nproc)" --target samri_model_tests samri_bench_encoder
     build-gpu/tests/samri_model_tests
     build-gpu/tests/benchmarks/samri_bench_encoder vit_b 5 0 cuda

@@ -31,11 +31,10 @@ torch::Tensor linear(torch::nn::Linear& layer, const torch::Tensor& x) {
   }
   const int64_t in = x.size(-1), out = layer->weight.size(0);
   const auto image = x.reshape({1, 1, -1, in}).permute({0, 3, 1, 2});
-  const auto& bias = layer->bias;
-  const auto y = at::mkldnn_convolution(
-      image, layer->weight.view({out, in, 1, 1}),
-      bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::optional<torch::Tensor>(), {0, 0},
-      {1, 1}, {1, 1}, 1);
+  // An undefined bias converts to an optional that ATen reads as "no bias" (c10::optional in
+  // LibTorch 1.13, std::optional in 2.x: the conversion spares naming either).
+  const auto y = at::mkldnn_convolution(image, layer->weight.view({out, in, 1, 1}), layer->bias,
+                                        {0, 0}, {1, 1}, {1, 1}, 1);
   auto sizes = x.sizes().vec();
   sizes.back() = out;
   return y.permute({0, 2, 3, 1}).reshape(sizes);

@@ -71,6 +71,23 @@ TEST(ImageEncoderViT, AutogradPathMatchesAndBackpropagates) {
   }
 }
 
+// Inference sends float32 linear layers to oneDNN; a layer without bias (qkv_bias false, as some
+// SAM variants have) must give what the plain Linear layer gives under autograd.
+TEST(VitAttention, InferenceMatchesAutogradWithoutQkvBias) {
+  torch::manual_seed(5);
+  VitAttention attention(16, 2, /*qkv_bias=*/false, /*use_rel_pos=*/true,
+                         std::array<int64_t, 2>{4, 4});
+  for (auto& p : attention->parameters()) p.data().normal_(0.0, 0.5);
+  const auto x = torch::randn({2, 4, 4, 16});
+  torch::Tensor fast;
+  {
+    torch::NoGradGuard no_grad;
+    fast = attention(x);
+  }
+  const auto recorded = attention(x.clone().requires_grad_(true));
+  EXPECT_TRUE(all_close_rel(fast, recorded.detach(), 1e-5));
+}
+
 TEST(ImageEncoderViT, RunsInBFloat16) {
   auto encoder = tiny_encoder();
   encoder->to(torch::kBFloat16);
