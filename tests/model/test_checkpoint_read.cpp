@@ -46,13 +46,13 @@ TEST(CheckpointRead, TinyShapesAndDtypes) {
 
 TEST(CheckpointRead, TinyValuesMatchTorchLoad) {
   const StateDict& sd = samri::test::tiny_weights();
-  const auto& pos = sd.at("image_encoder.pos_embed");
+  const torch::Tensor pos = sd.at("image_encoder.pos_embed");
   EXPECT_FLOAT_EQ(pos.flatten()[0].item<float>(), 0.2252054065465927f);
   EXPECT_FLOAT_EQ(pos.flatten()[-1].item<float>(), 0.7707750201225281f);
   EXPECT_NEAR(total_of(pos), 18.130129630473675, 1e-9);
   EXPECT_NEAR(total_of(sd.at("image_encoder.patch_embed.proj.weight")), 1.8005432050867967, 1e-9);
   EXPECT_NEAR(total_of(sd.at("image_encoder.blocks.0.attn.rel_pos_h")), 1.4602235313504934, 1e-9);
-  const auto& bias = sd.at("mask_decoder.iou_prediction_head.layers.2.bias");
+  const torch::Tensor bias = sd.at("mask_decoder.iou_prediction_head.layers.2.bias");
   EXPECT_FLOAT_EQ(bias[0].item<float>(), 0.03808767721056938f);
   EXPECT_FLOAT_EQ(bias[3].item<float>(), 0.04926929995417595f);
   EXPECT_NEAR(total_of(sd.at("prompt_encoder.point_embeddings.0.weight")), 12.882321834564209,
