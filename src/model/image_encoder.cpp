@@ -61,6 +61,7 @@ ImageEncoderViTImpl::ImageEncoderViTImpl(const ImageEncoderConfig& config) : con
   auto blocks = register_module("blocks", nn::ModuleList());
   for (int i = 0; i < config_.depth; ++i) {
     blocks_.push_back(VitBlock(block_options(config_, i)));
+    blocks_.back()->share_scratch(scratch_);
     blocks->push_back(blocks_.back());
   }
   // The neck's LayerNorm2d uses its own default eps (1e-6), not the blocks' layer_norm_eps.

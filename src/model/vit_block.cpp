@@ -146,7 +146,19 @@ torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h
           .contiguous();
   // Both operands are laid out (b, y, x, k), so the broadcast sum comes out contiguous and the
   // reshape is a view.
+  if (reuse_scratch(q, rel_h, rel_w)) {
+    auto logits = scratch_->take({bh, h, w, h, w}, q.options());
+    at::add_out(logits, rel_h.unsqueeze(-1), rel_w.unsqueeze(-2));
+    return logits.view({bh, h * w, h * w});
+  }
   return (rel_h.unsqueeze(-1) + rel_w.unsqueeze(-2)).reshape({bh, h * w, h * w});
+}
+
+// Only where nothing records the logits for autograd; on GPUs the caching allocator does the job.
+bool VitAttentionImpl::reuse_scratch(const torch::Tensor& q, const torch::Tensor& rel_h,
+                                     const torch::Tensor& rel_w) const {
+  return scratch_ && q.device().is_cpu() && !q.requires_grad() && !rel_h.requires_grad() &&
+         !rel_w.requires_grad();
 }
 
 torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
@@ -160,8 +172,15 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
   const auto q = qkv[0], k = qkv[1], v = qkv[2];
   // The logits start as the relative-position bias and the product accumulates into them; the
   // softmax then runs in place unless autograd needs the logits.
-  auto attn = use_rel_pos_ ? rel_pos_logits(q, h, w).baddbmm_(q, k.transpose(1, 2), 1.0, scale_)
-                           : torch::bmm(q * scale_, k.transpose(1, 2));
+  torch::Tensor attn;
+  if (use_rel_pos_) {
+    attn = rel_pos_logits(q, h, w).baddbmm_(q, k.transpose(1, 2), 1.0, scale_);
+  } else if (reuse_scratch(q, {}, {})) {
+    attn = scratch_->take({batch_heads, tokens, tokens}, q.options());
+    at::bmm_out(attn, q * scale_, k.transpose(1, 2));
+  } else {
+    attn = torch::bmm(q * scale_, k.transpose(1, 2));
+  }
   if (may_overwrite(attn)) {
     at::_softmax_out(attn, attn, -1, false);
   } else {

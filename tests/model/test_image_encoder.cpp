@@ -52,6 +52,21 @@ TEST(ImageEncoderViT, MatchesReferenceOnRandomInput) {
   EXPECT_TRUE(out.is_contiguous());
 }
 
+// CPU inference builds the attention logits in memory the blocks share and keep between calls;
+// a second call over the left-overs of the first must give the same values.
+TEST(ImageEncoderViT, RepeatedInferenceReusesScratchMemoryExactly) {
+  auto encoder = tiny_encoder();
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(encoder->scratch_bytes(), 0);
+  const auto first = encoder(expected("encoder_random_input"));
+  EXPECT_GT(encoder->scratch_bytes(), 0);
+  const auto second = encoder(expected("encoder_random_input"));
+  EXPECT_TRUE(torch::equal(first, second));
+  EXPECT_TRUE(all_close_rel(second, expected("encoder_random_output"), 1e-4));
+  encoder->release_scratch();
+  EXPECT_EQ(encoder->scratch_bytes(), 0);
+}
+
 TEST(ImageEncoderViT, MatchesReferenceImageEmbedding) {
   auto encoder = tiny_encoder();
   torch::NoGradGuard no_grad;

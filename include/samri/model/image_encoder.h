@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include <torch/torch.h>
@@ -18,6 +19,10 @@ class ImageEncoderViTImpl : public torch::nn::Module {
   // (B, 3, img_size, img_size) normalised image -> (B, out_chans, img_size/16, img_size/16).
   torch::Tensor forward(const torch::Tensor& x);
   const ImageEncoderConfig& config() const { return config_; }
+  // The blocks' shared scratch memory for CPU inference (see ScratchBuffer): kept between calls,
+  // freed by release_scratch().
+  int64_t scratch_bytes() const { return scratch_->bytes(); }
+  void release_scratch() { scratch_->release(); }
 
  private:
   ImageEncoderConfig config_;
@@ -25,6 +30,7 @@ class ImageEncoderViTImpl : public torch::nn::Module {
   torch::Tensor pos_embed_;                // (1, grid, grid, embed_dim)
   std::vector<VitBlock> blocks_;           // also registered as the ModuleList "blocks"
   torch::nn::Sequential neck_{nullptr};
+  std::shared_ptr<ScratchBuffer> scratch_ = std::make_shared<ScratchBuffer>();
 };
 TORCH_MODULE(ImageEncoderViT);
 

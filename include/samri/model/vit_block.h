@@ -2,8 +2,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include <torch/torch.h>
+
+#include "samri/model/scratch_buffer.h"
 
 namespace samri::model {
 
@@ -19,9 +23,14 @@ class VitAttentionImpl : public torch::nn::Module {
   VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, bool use_rel_pos,
                    std::array<int64_t, 2> input_size);
   torch::Tensor forward(const torch::Tensor& x);
+  // Inference on a CPU then builds the attention logits in `scratch` (shared by the encoder's
+  // blocks) instead of fresh memory.
+  void share_scratch(std::shared_ptr<ScratchBuffer> scratch) { scratch_ = std::move(scratch); }
 
  private:
   torch::Tensor rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const;
+  bool reuse_scratch(const torch::Tensor& q, const torch::Tensor& rel_h,
+                     const torch::Tensor& rel_w) const;
 
   int64_t num_heads_;
   double scale_;
@@ -30,6 +39,7 @@ class VitAttentionImpl : public torch::nn::Module {
   torch::nn::Linear proj_{nullptr};
   torch::Tensor rel_pos_h_;
   torch::Tensor rel_pos_w_;
+  std::shared_ptr<ScratchBuffer> scratch_;
 };
 TORCH_MODULE(VitAttention);
 
@@ -62,6 +72,9 @@ class VitBlockImpl : public torch::nn::Module {
  public:
   explicit VitBlockImpl(const VitBlockOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  void share_scratch(std::shared_ptr<ScratchBuffer> scratch) {
+    attn_->share_scratch(std::move(scratch));
+  }
 
  private:
   int64_t window_size_;
