@@ -78,8 +78,9 @@ std::optional<BlasKernelSwitch> upgrade_once() {
     return std::nullopt;
   }
   const std::string before = corename();
-  if (uses_avx2(before)) return std::nullopt;
-  for (const auto& family : supported_families()) {
+  const auto families = supported_families();
+  if (uses_avx2(before) || families.empty()) return std::nullopt;
+  for (const auto& family : families) {
     if (select_family(family, quit, init, corename)) return BlasKernelSwitch{before, family};
   }
   select_family(before, quit, init, corename);  // nothing better took: back to what it was
