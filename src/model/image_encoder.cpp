@@ -86,6 +86,9 @@ torch::Tensor ImageEncoderViTImpl::forward(const torch::Tensor& x) {
   // Channels-last tokens (B, H, W, C) inside the blocks; contiguous() copies the permuted conv
   // output, so the in-place add touches only this function's own buffer.
   auto tokens = patch_proj_(x).permute({0, 2, 3, 1}).contiguous().add_(pos_embed_);
+  // The blocks reuse the scratch memory only under this lease; a forward running on another thread
+  // meanwhile gets fresh memory.
+  const ScratchBuffer::Lease scratch_lease(*scratch_);
   for (auto& block : blocks_) tokens = block(tokens);
   // Contiguous (B, C, H, W), whatever memory format the convolutions picked for the permuted map.
   return neck_->forward(tokens.permute({0, 3, 1, 2})).contiguous();

@@ -2,6 +2,15 @@
 
 namespace samri::model {
 
+ScratchBuffer::Lease::Lease(ScratchBuffer& buffer) : buffer_(buffer) {
+  std::thread::id free;
+  claimed_ = buffer_.owner_.compare_exchange_strong(free, std::this_thread::get_id());
+}
+
+ScratchBuffer::Lease::~Lease() {
+  if (claimed_) buffer_.owner_.store(std::thread::id());
+}
+
 torch::Tensor ScratchBuffer::take(torch::IntArrayRef sizes, const torch::TensorOptions& options) {
   int64_t count = 1;
   for (const int64_t size : sizes) count *= size;

@@ -157,8 +157,8 @@ torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h
 // Only where nothing records the logits for autograd; on GPUs the caching allocator does the job.
 bool VitAttentionImpl::reuse_scratch(const torch::Tensor& q, const torch::Tensor& rel_h,
                                      const torch::Tensor& rel_w) const {
-  return scratch_ && q.device().is_cpu() && !q.requires_grad() && !rel_h.requires_grad() &&
-         !rel_w.requires_grad();
+  return scratch_ && scratch_->held_by_this_thread() && q.device().is_cpu() && !q.requires_grad() &&
+         !rel_h.requires_grad() && !rel_w.requires_grad();
 }
 
 torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "samri/core/error.h"
@@ -65,6 +66,24 @@ TEST(ImageEncoderViT, RepeatedInferenceReusesScratchMemoryExactly) {
   EXPECT_TRUE(all_close_rel(second, expected("encoder_random_output"), 1e-4));
   encoder->release_scratch();
   EXPECT_EQ(encoder->scratch_bytes(), 0);
+}
+
+// One encoder run from several threads at once: one of them uses the shared scratch memory, the
+// others fresh memory, and every result is the reference's.
+TEST(ImageEncoderViT, ConcurrentInferenceFromSeveralThreadsIsCorrect) {
+  auto encoder = tiny_encoder();
+  const auto input = expected("encoder_random_input");
+  const auto want = expected("encoder_random_output");
+  std::vector<int> good(3, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < good.size(); ++t) {
+    threads.emplace_back([&, t] {
+      torch::NoGradGuard no_grad;
+      for (int i = 0; i < 4; ++i) good[t] += all_close_rel(encoder(input), want, 1e-4) ? 1 : 0;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const int count : good) EXPECT_EQ(count, 4);
 }
 
 TEST(ImageEncoderViT, MatchesReferenceImageEmbedding) {

@@ -1,5 +1,7 @@
 #include "samri/model/scratch_buffer.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace samri::model {
@@ -41,6 +43,32 @@ TEST(ScratchBuffer, DoesNotHandInferenceTensorsOutsideInferenceMode) {
   auto normal = scratch.take({16}, torch::kFloat);
   EXPECT_FALSE(normal.is_inference());
   normal.fill_(2.0);  // would throw for an inference tensor
+}
+
+TEST(ScratchBuffer, OneThreadAtATimeHoldsTheLease) {
+  ScratchBuffer scratch;
+  EXPECT_FALSE(scratch.held_by_this_thread());
+  {
+    const ScratchBuffer::Lease lease(scratch);
+    EXPECT_TRUE(scratch.held_by_this_thread());
+    bool other_holds = true;
+    std::thread([&] {
+      const ScratchBuffer::Lease other(scratch);
+      other_holds = scratch.held_by_this_thread();
+    }).join();
+    EXPECT_FALSE(other_holds);
+    {
+      const ScratchBuffer::Lease nested(scratch);  // same thread: no second claim, no early release
+    }
+    EXPECT_TRUE(scratch.held_by_this_thread());
+  }
+  EXPECT_FALSE(scratch.held_by_this_thread());
+  bool other_holds = false;
+  std::thread([&] {
+    const ScratchBuffer::Lease other(scratch);
+    other_holds = scratch.held_by_this_thread();
+  }).join();
+  EXPECT_TRUE(other_holds);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ class ImageEncoderViTImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   const ImageEncoderConfig& config() const { return config_; }
   // The blocks' shared scratch memory for CPU inference (see ScratchBuffer): kept between calls,
-  // freed by release_scratch().
+  // freed by release_scratch() (not while a forward runs).
   int64_t scratch_bytes() const { return scratch_->bytes(); }
   void release_scratch() { scratch_->release(); }
 
