@@ -45,30 +45,30 @@ TEST(ScratchBuffer, DoesNotHandInferenceTensorsOutsideInferenceMode) {
   normal.fill_(2.0);  // would throw for an inference tensor
 }
 
+// Whether a lease taken on another thread gets the buffer.
+bool another_thread_gets_it(ScratchBuffer& scratch) {
+  bool holds = false;
+  std::thread([&] {
+    const ScratchBuffer::Lease lease(scratch);
+    holds = scratch.held_by_this_thread();
+  }).join();
+  return holds;
+}
+
 TEST(ScratchBuffer, OneThreadAtATimeHoldsTheLease) {
   ScratchBuffer scratch;
   EXPECT_FALSE(scratch.held_by_this_thread());
   {
     const ScratchBuffer::Lease lease(scratch);
     EXPECT_TRUE(scratch.held_by_this_thread());
-    bool other_holds = true;
-    std::thread([&] {
-      const ScratchBuffer::Lease other(scratch);
-      other_holds = scratch.held_by_this_thread();
-    }).join();
-    EXPECT_FALSE(other_holds);
+    EXPECT_FALSE(another_thread_gets_it(scratch));
     {
       const ScratchBuffer::Lease nested(scratch);  // same thread: no second claim, no early release
     }
     EXPECT_TRUE(scratch.held_by_this_thread());
   }
   EXPECT_FALSE(scratch.held_by_this_thread());
-  bool other_holds = false;
-  std::thread([&] {
-    const ScratchBuffer::Lease other(scratch);
-    other_holds = scratch.held_by_this_thread();
-  }).join();
-  EXPECT_TRUE(other_holds);
+  EXPECT_TRUE(another_thread_gets_it(scratch));
 }
 
 }  // namespace
