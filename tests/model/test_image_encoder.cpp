@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,21 +106,27 @@ TEST(ImageEncoderViT, AutogradPathMatchesAndBackpropagates) {
   }
 }
 
-// Inference sends float32 linear layers to oneDNN; a layer without bias (qkv_bias false, as some
-// SAM variants have) must give what the plain Linear layer gives under autograd.
+// Inference sends float32 linear layers to oneDNN and builds the logits in scratch memory; a
+// layer without bias (qkv_bias false, as some SAM variants have), with or without relative
+// positions, must give what the plain Linear layers and fresh memory give under autograd.
 TEST(VitAttention, InferenceMatchesAutogradWithoutQkvBias) {
-  torch::manual_seed(5);
-  VitAttention attention(16, 2, /*qkv_bias=*/false, /*use_rel_pos=*/true,
-                         std::array<int64_t, 2>{4, 4});
-  for (auto& p : attention->parameters()) p.data().normal_(0.0, 0.5);
-  const auto x = torch::randn({2, 4, 4, 16});
-  torch::Tensor fast;
-  {
-    torch::NoGradGuard no_grad;
-    fast = attention(x);
+  for (const bool rel_pos : {true, false}) {
+    torch::manual_seed(5);
+    VitAttention attention(16, 2, /*qkv_bias=*/false, rel_pos, std::array<int64_t, 2>{4, 4});
+    for (auto& p : attention->parameters()) p.data().normal_(0.0, 0.5);
+    auto scratch = std::make_shared<ScratchBuffer>();
+    attention->share_scratch(scratch);
+    const auto x = torch::randn({2, 4, 4, 16});
+    torch::Tensor fast;
+    {
+      const ScratchBuffer::Lease lease(*scratch);
+      torch::NoGradGuard no_grad;
+      fast = attention(x);
+    }
+    EXPECT_GT(scratch->bytes(), 0) << "rel_pos " << rel_pos;
+    const auto recorded = attention(x.clone().requires_grad_(true));
+    EXPECT_TRUE(all_close_rel(fast, recorded.detach(), 1e-5)) << "rel_pos " << rel_pos;
   }
-  const auto recorded = attention(x.clone().requires_grad_(true));
-  EXPECT_TRUE(all_close_rel(fast, recorded.detach(), 1e-5));
 }
 
 TEST(ImageEncoderViT, RunsInBFloat16) {
