@@ -95,16 +95,12 @@ torch::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const torch::Tensor& r
   // same rows when q and k differ in size (the scales are then not integers).
   const double q_scale = std::max(static_cast<double>(k_size) / q_size, 1.0);
   const double k_scale = std::max(static_cast<double>(q_size) / k_size, 1.0);
-  const auto offset = static_cast<float>((k_size - 1) * k_scale);
-  std::vector<int64_t> index(static_cast<std::size_t>(q_size * k_size));
-  for (int64_t i = 0; i < q_size; ++i) {
-    for (int64_t j = 0; j < k_size; ++j) {
-      const float coord = static_cast<float>(i) * static_cast<float>(q_scale) -
-                          static_cast<float>(j) * static_cast<float>(k_scale);
-      index[i * k_size + j] = static_cast<int64_t>(coord + offset);
-    }
-  }
-  const auto rows = torch::tensor(index, torch::kLong).to(table.device());
+  // Built with tensor ops on the table's device: a host-built index would be a synchronous copy
+  // to the GPU in every block's forward.
+  const auto coords = torch::TensorOptions().dtype(torch::kFloat).device(table.device());
+  const auto q_coords = torch::arange(q_size, coords).unsqueeze(1) * q_scale;
+  const auto k_coords = torch::arange(k_size, coords).unsqueeze(0) * k_scale;
+  const auto rows = ((q_coords - k_coords) + (k_size - 1) * k_scale).to(torch::kLong).flatten();
   return table.index_select(0, rows).view({q_size, k_size, table.size(1)});
 }
 
