@@ -42,8 +42,10 @@ Sam load_sam(const std::string& checkpoint, const SamConfig& config, const torch
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw Error(checkpoint + ": checkpoint file not found");
   }
+  // Read first: a bad file then fails before the model's (seconds-long, for ViT-H) construction.
+  const StateDict weights = read_checkpoint(checkpoint);
   Sam sam(config);
-  load_state_dict(*sam, read_checkpoint(checkpoint), checkpoint);
+  load_state_dict(*sam, weights, checkpoint);
   sam->eval();
   sam->to(device);
   return sam;
