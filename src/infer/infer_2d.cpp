@@ -51,13 +51,14 @@ void validate_prompt(const model::Prompt& prompt, std::int64_t height, std::int6
                   std::to_string(b[2]) + "," + std::to_string(b[3]) +
                   " is inverted (need X0 <= X1 and Y0 <= Y1)");
     }
-    if (b[0] < 0 || b[1] < 0 || b[2] > float(width - 1) || b[3] > float(height - 1)) {
+    // Written as "not inside" so that NaN coordinates fail here too, before the model loads.
+    if (!(b[0] >= 0 && b[1] >= 0 && b[2] <= float(width - 1) && b[3] <= float(height - 1))) {
       throw Error(source + ": box leaves the image, which is " + size_text(height, width) +
                   "; corners are 0-based pixel indices (x = column, y = row)");
     }
   }
   for (const auto& p : prompt.points) {
-    if (p[0] < 0 || p[1] < 0 || p[0] > float(width - 1) || p[1] > float(height - 1)) {
+    if (!(p[0] >= 0 && p[1] >= 0 && p[0] <= float(width - 1) && p[1] <= float(height - 1))) {
       throw Error(source + ": point " + std::to_string(p[0]) + "," + std::to_string(p[1]) +
                   " is outside the image, which is " + size_text(height, width));
     }
@@ -66,8 +67,7 @@ void validate_prompt(const model::Prompt& prompt, std::int64_t height, std::int6
 
 void run_2d(const InferOptions& o, const io::Image& image, model::SamPredictor& predictor) {
   const torch::Tensor view = io::sam_view_2d(image);
-  const model::Prompt prompt = prompt_from_options(o);
-  validate_prompt(prompt, view.size(0), view.size(1), o.input);
+  const model::Prompt prompt = prompt_from_options(o);  // validated by run_infer before the load
 
   predictor.set_image(sam_input_image(view));
   const model::Prediction pred = predictor.predict(prompt, o.multimask);

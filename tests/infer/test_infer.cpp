@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "samri/core/error.h"
 #include "samri/infer/infer.h"
@@ -133,6 +134,8 @@ TEST(InferErrors, BadInputsAreRefusedWithoutOutput) {
   expect_refused(o, "leaves the image");
   o.box = {120, 30, 40, 100};
   expect_refused(o, "inverted");
+  o.box = {std::numeric_limits<float>::quiet_NaN(), 30, 40, 100};
+  expect_refused(o, "leaves the image");  // caught before the model loads, naming the input
   o.box = golden_box();
   auto missing = o;
   missing.input = dir + "/nothing.nii.gz";
