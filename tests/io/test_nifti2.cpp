@@ -16,8 +16,10 @@ std::string twin(const std::string& name, const std::string& version) {
   return samri::test::data_path("io/nifti2/" + name + "_" + version + ".nii.gz");
 }
 
-// Each case is one header written by nibabel as NIfTI-1 (read by ITK) and as NIfTI-2 (read by
-// samri's own reader); tests/data/io/make_test_data.py lists what each case varies.
+// Each case is one header written by nibabel as NIfTI-1 and as NIfTI-2; tests/data/io/
+// make_test_data.py lists what each case varies. The NIfTI-1 twin's geometry comes from ITK and
+// its voxels from samri's separate NIfTI-1 voxel reader; the NIfTI-2 file goes through samri's
+// own NIfTI-2 reader for both.
 class Nifti2Twins : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Nifti2Twins, MatchWhatItkReadsFromTheNifti1Twin) {
