@@ -126,9 +126,10 @@ torch::Tensor read_voxels(itk::ImageIOBase& io, const Geometry& g, int component
 torch::Tensor read_voxels_checked(itk::ImageIOBase& io, const Geometry& g, int components,
                                   const fs::path& path) {
   const std::string reader = io.GetNameOfClass();
-  if (reader == "NiftiImageIO" && is_single_file_nifti1(path)) {
-    return read_nifti1_voxels(path, g.voxel_count() * components)
-        .reshape(buffer_shape(g, components));
+  if (reader == "NiftiImageIO") {
+    if (auto voxels = read_nifti1_voxels(path, g.voxel_count() * components)) {
+      return voxels->reshape(buffer_shape(g, components));
+    }
   }
   if (reader == "MetaImageIO") {
     check_metaimage_complete(path, static_cast<std::int64_t>(io.GetImageSizeInBytes()));

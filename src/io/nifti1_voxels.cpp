@@ -55,16 +55,10 @@ NiftiVoxelLayout layout_of(const nifti_1_header& h, bool swapped, const fs::path
 
 }  // namespace
 
-bool is_single_file_nifti1(const fs::path& path) {
+std::optional<torch::Tensor> read_nifti1_voxels(const fs::path& path, std::int64_t expected_count) {
   nifti_1_header header;
   bool swapped = false;
-  return read_header(path, header, swapped);
-}
-
-torch::Tensor read_nifti1_voxels(const fs::path& path, std::int64_t expected_count) {
-  nifti_1_header header;
-  bool swapped = false;
-  if (!read_header(path, header, swapped)) throw Error(path.string() + ": not a NIfTI-1 file");
+  if (!read_header(path, header, swapped)) return std::nullopt;
   const NiftiVoxelLayout layout = layout_of(header, swapped, path);
   if (layout.count != expected_count) {
     throw Error(path.string() + ": the NIfTI header describes " + std::to_string(layout.count) +

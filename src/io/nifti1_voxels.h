@@ -5,15 +5,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 
 #include <torch/torch.h>
 
 namespace samri::io::detail {
 
-// True for a single-file NIfTI-1 image ("n+1" magic), gzip-compressed or not.
-bool is_single_file_nifti1(const std::filesystem::path& path);
-
-// Its voxels as a flat tensor (see read_nifti_voxels), checked to be `expected_count` values.
-torch::Tensor read_nifti1_voxels(const std::filesystem::path& path, std::int64_t expected_count);
+// The voxels of a single-file NIfTI-1 image ("n+1" magic, gzip-compressed or not) as a flat
+// tensor (see read_nifti_voxels), checked to be `expected_count` values; nothing for other files.
+std::optional<torch::Tensor> read_nifti1_voxels(const std::filesystem::path& path,
+                                                std::int64_t expected_count);
 
 }  // namespace samri::io::detail
