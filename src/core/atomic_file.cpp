@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 #include <atomic>
+#include <fstream>
 #include <system_error>
 
 #include "samri/core/error.h"
@@ -42,6 +43,14 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
     fs::remove(tmp, ec);
     throw Error(path.string() + ": cannot move the finished file into place: " + ec.message());
   }
+}
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  write_atomically(path, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out.flush()) throw Error(tmp.string() + ": cannot write");
+  });
 }
 
 }  // namespace samri

@@ -22,14 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void write_text(const fs::path& path, const std::string& text) {
-  write_atomically(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out.flush()) throw Error(tmp.string() + ": cannot write");
-  });
-}
-
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -67,7 +59,7 @@ void prepare_output(const PreprocessOptions& o) {
                   " holds " + read_text(rules) + "); use a new output folder");
     }
   } else {
-    write_text(rules, fingerprint + "\n");
+    write_text_atomically(rules, fingerprint + "\n");
   }
 }
 
@@ -118,9 +110,7 @@ PreprocessSummary run_preprocess(const PreprocessOptions& o) {
       bool was_reused = !part.is_null();
       if (!was_reused) {
         try {
-          detail::process_case(c, o, names, out);
-          part = load_part(part_file, c);
-          if (part.is_null()) throw Error(part_file.string() + ": cannot read back the part file");
+          part = detail::process_case(c, o, names, out);
         } catch (const std::exception& e) {
           std::lock_guard<std::mutex> lock(mutex);
           if (!o.skip_bad_cases) {
@@ -254,8 +244,8 @@ PreprocessSummary run_preprocess(const PreprocessOptions& o) {
                  {"warnings", warnings},
                  {"skipped_cases", skipped},
                  {"volumes", volumes}};
-  write_text(out / "manifest.jsonl", manifest);
-  write_text(out / "summary.json", report.dump(1) + "\n");
+  write_text_atomically(out / "manifest.jsonl", manifest);
+  write_text_atomically(out / "summary.json", report.dump(1) + "\n");
   spdlog::info("{}: {} samples on {} slices from {} volumes ({} reused, {} skipped) in {}", dataset,
                summary.samples, summary.slices, summary.cases, summary.reused, summary.skipped,
                o.output);

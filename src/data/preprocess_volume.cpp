@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <vector>
 
 #include "samri/core/atomic_file.h"
@@ -368,8 +367,9 @@ io::Image resample_nearest(const io::Image& labels, const io::Geometry& target) 
   return result;
 }
 
-void process_case(const DatasetCase& c, const PreprocessOptions& o,
-                  const std::map<std::int64_t, std::string>& names, const fs::path& output) {
+nlohmann::json process_case(const DatasetCase& c, const PreprocessOptions& o,
+                            const std::map<std::int64_t, std::string>& names,
+                            const fs::path& output) {
   std::vector<io::Image> channels = io::read_image_channels(c.image, o.series_uid);
   for (auto& ch : channels) ch = promote_2d(std::move(ch));
   if (channels.front().geometry.dimension() != 3 || channels.front().components != 1) {
@@ -387,11 +387,8 @@ void process_case(const DatasetCase& c, const PreprocessOptions& o,
     part["volumes"].push_back(
         process_volume(c, channels[k], channel, labels, o, names, output, part["samples"]));
   }
-  write_atomically(part_path(output, c), [&](const fs::path& tmp) {
-    std::ofstream out(tmp);
-    out << part.dump() << "\n";
-    if (!out.flush()) throw Error(tmp.string() + ": cannot write");
-  });
+  write_text_atomically(part_path(output, c), part.dump() + "\n");
+  return part;
 }
 
 }  // namespace samri::data::detail

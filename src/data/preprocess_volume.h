@@ -21,11 +21,11 @@ std::filesystem::path part_path(const std::filesystem::path& output, const Datas
 std::string input_stamp(const DatasetCase& c);
 
 // Processes every channel of one case: writes its image and label slices under `output`, then
-// its part file (atomically, last). The part holds {"image", "label", "volumes": [...],
+// its part file (atomically, last), and returns the part: {"image", "label", "volumes": [...],
 // "samples": [...]} with the samples' manifest fields except dataset and split.
-void process_case(const DatasetCase& c, const PreprocessOptions& options,
-                  const std::map<std::int64_t, std::string>& label_names,
-                  const std::filesystem::path& output);
+nlohmann::json process_case(const DatasetCase& c, const PreprocessOptions& options,
+                            const std::map<std::int64_t, std::string>& label_names,
+                            const std::filesystem::path& output);
 
 // A label map on `target`'s grid by nearest-neighbour lookup (0 outside the label map).
 io::Image resample_nearest(const io::Image& labels, const io::Geometry& target);

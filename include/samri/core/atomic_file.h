@@ -12,6 +12,9 @@ namespace samri {
 void write_atomically(const std::filesystem::path& path,
                       const std::function<void(const std::filesystem::path& tmp)>& write);
 
+// write_atomically for a text file holding exactly `text`.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
+
 // The temporary name used by write_atomically for `path`: same folder and the same extension(s),
 // so that writers that choose a format by extension (ITK) still do the right thing.
 std::filesystem::path temporary_sibling(const std::filesystem::path& path);
