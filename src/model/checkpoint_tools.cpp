@@ -36,22 +36,6 @@ std::string dtype_name(const torch::Tensor& t) {
   }
 }
 
-// The encoder width identifies the official sizes; anything else is "unknown".
-std::string detect_model(const StateDict& sd) {
-  const torch::Tensor* patch = sd.find("image_encoder.patch_embed.proj.weight");
-  if (!patch || patch->dim() != 4) return "unknown";
-  switch (patch->size(0)) {
-    case 768:
-      return "vit_b";
-    case 1024:
-      return "vit_l";
-    case 1280:
-      return "vit_h";
-    default:
-      return "unknown";
-  }
-}
-
 std::optional<torch::ScalarType> parse_dtype(const std::string& name) {
   if (name.empty()) return std::nullopt;
   if (name == "fp32" || name == "float32") return torch::kFloat32;
@@ -75,7 +59,8 @@ CheckpointSummary summarize_checkpoint(const std::string& path) {
     ++s.dtypes[dtype_name(tensor)];
     ++s.keys_per_part[key.substr(0, key.find('.'))];
   }
-  s.model = detect_model(sd);
+  const std::string variant = sam_variant(sd);
+  s.model = variant.empty() ? "unknown" : variant;
   s.stripped = info.stripped;
   s.ignored_top_level_keys = info.other_top_level_keys;
   s.official_layout = info.ordered_dict && info.stripped.empty();

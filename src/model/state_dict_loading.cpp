@@ -57,8 +57,15 @@ std::string list(const char* what, const std::vector<std::string>& keys) {
   return out;
 }
 
-// The SAM variant whose image encoder has the width of `state_dict`'s patch embedding.
-std::string variant(const StateDict& state_dict) {
+std::string size_hint(const StateDict& model, const StateDict& file) {
+  const std::string in_file = sam_variant(file);
+  if (in_file.empty() || in_file == sam_variant(model)) return "";
+  return "; this looks like a " + in_file + " checkpoint; use --model " + in_file;
+}
+
+}  // namespace
+
+std::string sam_variant(const StateDict& state_dict) {
   const torch::Tensor* patch = state_dict.find("image_encoder.patch_embed.proj.weight");
   if (!patch || patch->dim() == 0) return "";
   static const std::map<std::int64_t, std::string> kByWidth{
@@ -66,14 +73,6 @@ std::string variant(const StateDict& state_dict) {
   const auto it = kByWidth.find(patch->size(0));
   return it == kByWidth.end() ? "" : it->second;
 }
-
-std::string size_hint(const StateDict& model, const StateDict& file) {
-  const std::string in_file = variant(file);
-  if (in_file.empty() || in_file == variant(model)) return "";
-  return "; this looks like a " + in_file + " checkpoint; use --model " + in_file;
-}
-
-}  // namespace
 
 StateDict module_state_dict(const torch::nn::Module& module) {
   StateDict out;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "samri/core/error.h"
 #include "samri/core/sha256.h"
@@ -30,6 +31,17 @@ TEST(CheckpointTools, SummaryOfTheOfficialLayout) {
   EXPECT_EQ(s.dtypes.at("float32"), 188u);
   EXPECT_NE(to_text(s).find("keys:        188"), std::string::npos);
   EXPECT_NE(to_json(s).find("\"sha256\""), std::string::npos);
+}
+
+TEST(CheckpointTools, VariantFollowsThePatchEmbeddingWidth) {
+  const std::map<std::int64_t, std::string> want{
+      {768, "vit_b"}, {1024, "vit_l"}, {1280, "vit_h"}, {48, ""}};
+  for (const auto& [width, name] : want) {
+    StateDict sd;
+    sd.insert("image_encoder.patch_embed.proj.weight", torch::zeros({width, 3, 1, 1}));
+    EXPECT_EQ(sam_variant(sd), name) << width;
+  }
+  EXPECT_EQ(sam_variant(StateDict()), "");
 }
 
 TEST(CheckpointTools, SummaryNamesTheStrippedWrappers) {

@@ -43,4 +43,7 @@ StateDict module_state_dict(const torch::nn::Module& module);
 void load_state_dict(torch::nn::Module& module, const StateDict& state_dict,
                      const std::string& source);
 
+// "vit_b", "vit_l" or "vit_h" by the width of the image encoder's patch embedding; "" otherwise.
+std::string sam_variant(const StateDict& state_dict);
+
 }  // namespace samri::model
