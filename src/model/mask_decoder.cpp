@@ -13,16 +13,10 @@ torch::nn::ConvTranspose2d upsample2x(int64_t in, int64_t out) {
   return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 2).stride(2));
 }
 
-std::string shape(const torch::Tensor& t) {
-  std::string s = "(";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + ")";
-}
-
 }  // namespace
 
 MaskDecoderImpl::MaskDecoderImpl(const MaskDecoderConfig& config)
-    : config_(config), num_mask_tokens_(config.num_multimask_outputs + 1) {
+    : num_mask_tokens_(config.num_multimask_outputs + 1) {
   const int64_t dim = config.transformer_dim;
   transformer_ = register_module(
       "transformer",
@@ -65,8 +59,9 @@ std::pair<torch::Tensor, torch::Tensor> MaskDecoderImpl::predict_masks(
   const int64_t batch = sparse.size(0);
   if (image_embeddings.dim() != 4 ||
       (image_embeddings.size(0) != 1 && image_embeddings.size(0) != batch)) {
-    throw Error("mask decoder: image embeddings " + shape(image_embeddings) + " do not match " +
-                std::to_string(batch) + " prompts (need 1 or " + std::to_string(batch) + ")");
+    throw Error("mask decoder: image embeddings " + c10::str(image_embeddings.sizes()) +
+                " do not match " + std::to_string(batch) + " prompts (need 1 or " +
+                std::to_string(batch) + ")");
   }
   const torch::Tensor output_tokens = torch::cat({iou_token_->weight, mask_tokens_->weight}, 0);
   const torch::Tensor tokens =

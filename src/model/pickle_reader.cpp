@@ -471,10 +471,7 @@ void Machine::build() {
   Value state = pop();
   Value& target = top();
   // torch.save gives a state_dict its _metadata through BUILD; the loader does not need it.
-  if (target.is(Kind::kDict) && state.is(Kind::kDict)) {
-    target.dict->has_metadata = true;
-    return;
-  }
+  if (target.is(Kind::kDict) && state.is(Kind::kDict)) return;
   if (target.is(Kind::kTensor)) return;  // a Parameter's attributes
   fail(std::string("BUILD on a ") + kind_name(target.kind));
 }

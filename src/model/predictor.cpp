@@ -76,12 +76,6 @@ void check_batchable(const std::vector<Prompt>& prompts) {
   }
 }
 
-std::string sizes_text(const torch::Tensor& t) {
-  std::string s = "(";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + ")";
-}
-
 }  // namespace
 
 SamPredictor::SamPredictor(Sam sam, torch::Device device, Precision precision)
@@ -100,8 +94,9 @@ SamPredictor::SamPredictor(Sam sam, torch::Device device, Precision precision)
 void SamPredictor::set_image(const torch::Tensor& image_hwc_uint8) {
   if (image_hwc_uint8.dim() != 3 || image_hwc_uint8.size(2) != 3 ||
       image_hwc_uint8.scalar_type() != torch::kByte) {
-    throw Error("set_image needs an (H, W, 3) uint8 RGB image, got " + sizes_text(image_hwc_uint8) +
-                " " + std::string(c10::toString(image_hwc_uint8.scalar_type())));
+    throw Error("set_image needs an (H, W, 3) uint8 RGB image, got " +
+                c10::str(image_hwc_uint8.sizes()) + " " +
+                std::string(c10::toString(image_hwc_uint8.scalar_type())));
   }
   torch::NoGradGuard no_grad;
   const SamConfig& config = sam_->config();
@@ -121,9 +116,10 @@ void SamPredictor::set_embedding(const torch::Tensor& embedding, std::array<int,
   if (embedding.dim() != 4 || embedding.size(0) != 1 ||
       embedding.size(1) != config.prompt_encoder.embed_dim || embedding.size(2) != grid[0] ||
       embedding.size(3) != grid[1]) {
-    throw Error("set_embedding: embedding " + sizes_text(embedding) + " does not fit model '" +
-                config.name + "' (need (1, " + std::to_string(config.prompt_encoder.embed_dim) +
-                ", " + std::to_string(grid[0]) + ", " + std::to_string(grid[1]) + "))");
+    throw Error("set_embedding: embedding " + c10::str(embedding.sizes()) +
+                " does not fit model '" + config.name + "' (need (1, " +
+                std::to_string(config.prompt_encoder.embed_dim) + ", " + std::to_string(grid[0]) +
+                ", " + std::to_string(grid[1]) + "))");
   }
   if (original_size[0] < 1 || original_size[1] < 1) {
     throw Error("set_embedding: the original image size must be positive");

@@ -15,8 +15,6 @@
 
 namespace {
 
-using samri::model::Precision;
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -26,7 +26,6 @@ class MaskDecoderImpl : public torch::nn::Module {
                                                   const torch::Tensor& sparse_prompt_embeddings,
                                                   const torch::Tensor& dense_prompt_embeddings,
                                                   bool multimask_output);
-  const MaskDecoderConfig& config() const { return config_; }
 
  private:
   // All num_mask_tokens outputs, before the single/multi selection.
@@ -37,7 +36,6 @@ class MaskDecoderImpl : public torch::nn::Module {
   // (B, num_mask_tokens, C) transformer outputs -> (B, num_mask_tokens, C/8) mask weights.
   torch::Tensor hypernetwork_weights(const torch::Tensor& mask_tokens_out);
 
-  MaskDecoderConfig config_;
   int64_t num_mask_tokens_;
   TwoWayTransformer transformer_{nullptr};
   torch::nn::Embedding iou_token_{nullptr};

@@ -52,7 +52,6 @@ struct Sequence {
 struct Dict {
   std::vector<std::pair<Value, Value>> items;  // in insertion order, as Python keeps them
   bool ordered = false;                        // a collections.OrderedDict
-  bool has_metadata = false;                   // BUILD gave it attributes (torch's _metadata)
 };
 
 // Owns every container a pickle creates.
