@@ -24,6 +24,8 @@ if [ -f "$TEMPLATES/aal.nii.gz" ]; then
   if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import nibabel" 2>/dev/null; then
     /usr/bin/python3 "$DATA/preprocess/paper_rules.py" check "$OUT/colin" \
       "$TEMPLATES/ch2.nii.gz" "$TEMPLATES/aal.nii.gz" --max-slices 10
+  else
+    skipped="the nibabel check of the slices (no /usr/bin/python3 with nibabel)"
   fi
   cp "$OUT/colin/manifest.jsonl" "$OUT/manifest1.jsonl"
   "$BIN/samri-preprocess" --list "$OUT/colin.csv" --label-names "$TEMPLATES/aal.nii.txt" \
@@ -49,6 +51,8 @@ if [ -f "$TEMPLATES/aal.nii.gz" ]; then
   [ "$status" -eq 1 ] || { echo "expected exit 1, got $status"; exit 1; }
   grep -q "labels/x.nii.gz" "$OUT/err.txt" || { cat "$OUT/err.txt"; exit 1; }
   [ ! -e "$OUT/bad_out/manifest.jsonl" ] || { echo "a refused run left a manifest"; exit 1; }
+else
+  skipped="every Colin27 run ($TEMPLATES/aal.nii.gz missing: install mricron-data)"
 fi
 
 set +e
@@ -60,4 +64,4 @@ set -e
 [ "$status" -eq 1 ] || { echo "expected exit 1, got $status"; exit 1; }
 grep -q "/nonexistent" "$OUT/err.txt" || { cat "$OUT/err.txt"; exit 1; }
 [ "$status2" -eq 2 ] || { echo "expected exit 2 for a bad option, got $status2"; exit 1; }
-echo "samri-preprocess smoke test passed"
+echo "samri-preprocess smoke test passed${skipped:+; SKIPPED: $skipped}"
