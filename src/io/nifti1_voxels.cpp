@@ -2,7 +2,6 @@
 
 #include <nifti/nifti1.h>
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -18,13 +17,6 @@ namespace {
 
 static_assert(sizeof(nifti_1_header) == 348, "nifti1.h layout");
 
-template <typename T>
-T swapped_value(T value) {
-  auto* bytes = reinterpret_cast<unsigned char*>(&value);
-  std::reverse(bytes, bytes + sizeof(T));
-  return value;
-}
-
 // The header if the file is a single-file NIfTI-1, and whether it is byte-swapped.
 bool read_header(const fs::path& path, nifti_1_header& header, bool& swapped) {
   GzFile file(gzopen(path.c_str(), "rb"));
@@ -32,11 +24,11 @@ bool read_header(const fs::path& path, nifti_1_header& header, bool& swapped) {
   if (gzread(file.get(), &header, sizeof header) != static_cast<int>(sizeof header)) return false;
   if (std::memcmp(header.magic, "n+1", 4) != 0) return false;
   swapped = header.sizeof_hdr != 348;
-  return !swapped || swapped_value(header.sizeof_hdr) == 348;
+  return !swapped || byte_swapped(header.sizeof_hdr) == 348;
 }
 
 NiftiVoxelLayout layout_of(const nifti_1_header& h, bool swapped, const fs::path& path) {
-  auto value = [swapped](auto v) { return swapped ? swapped_value(v) : v; };
+  auto value = [swapped](auto v) { return swapped ? byte_swapped(v) : v; };
   const int dims = value(h.dim[0]);
   if (dims < 1 || dims > 7) {
     throw Error(path.string() + ": invalid NIfTI dimension count " + std::to_string(dims));

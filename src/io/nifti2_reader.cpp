@@ -24,8 +24,7 @@ using Matrix34 = std::array<std::array<double, 4>, 3>;  // rows of a 4x4 affine,
 
 template <typename T>
 void swap_value(T& value) {
-  auto* bytes = reinterpret_cast<unsigned char*>(&value);
-  std::reverse(bytes, bytes + sizeof(T));
+  value = byte_swapped(value);
 }
 
 template <typename T, std::size_t N>

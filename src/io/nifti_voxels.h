@@ -5,12 +5,21 @@
 // ITK's NIfTI-1 reader silently zeroes NaN and infinite floats (niftilib does) and accepts files
 // cut short, so samri reads NIfTI voxels itself and takes only the geometry from ITK.
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 
 #include <torch/torch.h>
 
 namespace samri::io::detail {
+
+// `value` with its bytes in the other order (headers written on a machine of the other endianness).
+template <typename T>
+T byte_swapped(T value) {
+  auto* bytes = reinterpret_cast<unsigned char*>(&value);
+  std::reverse(bytes, bytes + sizeof(T));
+  return value;
+}
 
 struct NiftiVoxelLayout {
   std::int64_t offset = 0;  // vox_offset
