@@ -33,7 +33,18 @@ TEST_P(Nifti2Twins, MatchWhatItkReadsFromTheNifti1Twin) {
 INSTANTIATE_TEST_SUITE_P(Headers, Nifti2Twins,
                          ::testing::Values("both_same", "sform_only", "qform_only", "no_transform",
                                            "differ_scanner", "differ_aligned", "shear", "flip",
-                                           "meters", "two_d", "four_d_one", "slope"));
+                                           "meters", "two_d", "four_d_one", "slope", "big_endian"));
+
+// Headers and voxels in the other byte order: both readers swap them back (nibabel wrote 0..23).
+TEST(Nifti2, BigEndianFilesReadTheValuesNibabelWrote) {
+  for (const std::string version : {"n1", "n2"}) {
+    const Image image = read_image(twin("big_endian", version));
+    EXPECT_EQ(image.geometry.size, (std::vector<std::int64_t>{4, 3, 2})) << version;
+    EXPECT_NEAR(image.geometry.spacing[1], 0.75, 1e-6) << version;
+    EXPECT_TRUE(torch::equal(image.data.flatten().to(torch::kLong), torch::arange(24)))
+        << version << ": " << image.data.flatten();
+  }
+}
 
 TEST(Nifti2, GeometryIsTheAffineInLps) {
   // both_same: affine = Rz(30) Rx(10) diag(0.5, 0.75, 2), offset (10, -20, 30) in RAS.

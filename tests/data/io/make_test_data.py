@@ -97,10 +97,25 @@ def write_case(name, shape, sform, qform, zooms, units, slope):
         os.remove(path)
 
 
+def write_big_endian():
+    """big_endian_n1/n2: headers and voxels in big-endian byte order, voxels 0..23 in file order."""
+    data = np.arange(24, dtype=np.int16).reshape((4, 3, 2), order="F")
+    for cls, suffix in ((nib.Nifti1Image, "n1"), (nib.Nifti2Image, "n2")):
+        header = cls.header_class(endianness=">")
+        img = cls(data, np.diag([0.5, 0.75, 2.0, 1.0]), header)
+        img.header.set_slope_inter(1.0, 0.0)
+        path = os.path.join(HERE, "nifti2", f"big_endian_{suffix}.nii")
+        nib.save(img, path)
+        with open(path, "rb") as src, gzip.GzipFile(path + ".gz", "wb", mtime=0) as dst:
+            dst.write(src.read())
+        os.remove(path)
+
+
 def main():
     os.makedirs(os.path.join(HERE, "nifti2"), exist_ok=True)
     for name, args in CASES.items():
         write_case(name, *args)
+    write_big_endian()
     example = nib.load(
         "/usr/lib/python3/dist-packages/nibabel/tests/data/example_nifti2.nii.gz")
     zeros = np.zeros(example.shape, dtype=example.get_data_dtype())
