@@ -10,8 +10,10 @@ PACKAGES=(
   libinsighttoolkit5-dev libgdcm-tools
   libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libnifti2-dev
+  # the embedding store's shards (samri-embed); h5py is how users and the tests read them
+  libhdf5-dev zlib1g-dev
   mricron-data
-  python3 python3-numpy python3-nibabel python3-pydicom python3-scipy
+  python3 python3-numpy python3-nibabel python3-pydicom python3-scipy python3-h5py
   # the reference's torch.load checks the checkpoints the project writes (a test skips without it)
   python3-torch
 )

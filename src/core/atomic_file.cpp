@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <system_error>
 
@@ -47,9 +49,14 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
 
 void write_text_atomically(const fs::path& path, const std::string& text) {
   write_atomically(path, [&](const fs::path& tmp) {
+    errno = 0;
     std::ofstream out(tmp, std::ios::binary);
     out << text;
-    if (!out.flush()) throw Error(tmp.string() + ": cannot write");
+    if (!out.flush()) {
+      const int err = errno;
+      throw Error(path.string() + ": cannot write" +
+                  (err != 0 ? std::string(" (") + std::strerror(err) + ")" : std::string()));
+    }
   });
 }
 

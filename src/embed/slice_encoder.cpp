@@ -1,0 +1,60 @@
+#include "samri/embed/slice_encoder.h"
+
+#include <filesystem>
+#include <future>
+
+#include "samri/core/error.h"
+#include "samri/core/sha256.h"
+#include "samri/model/checkpoint.h"
+#include "samri/model/encoder_fingerprint.h"
+
+namespace samri::embed {
+
+namespace {
+
+torch::Dtype dtype_of(model::Precision precision) {
+  switch (precision) {
+    case model::Precision::kBFloat16:
+      return torch::kBFloat16;
+    case model::Precision::kFloat16:
+      return torch::kHalf;
+    case model::Precision::kFloat32:
+      break;
+  }
+  return torch::kFloat;
+}
+
+model::StateDict encoder_weights(const model::StateDict& all) {
+  static const std::string prefix = "image_encoder.";
+  model::StateDict encoder;
+  for (const auto& [key, tensor] : all.items()) {
+    if (key.rfind(prefix, 0) == 0) encoder.insert(key.substr(prefix.size()), tensor);
+  }
+  return encoder;
+}
+
+}  // namespace
+
+SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig& config,
+                           torch::Device device, model::Precision precision)
+    : device_(device), dtype_(dtype_of(precision)) {
+  if (!std::filesystem::is_regular_file(checkpoint)) {
+    throw Error(checkpoint + ": checkpoint file not found");
+  }
+  // The file's digest is only recorded, so it is computed while the model is built.
+  auto digest = std::async(std::launch::async, [&] { return sha256_file(checkpoint); });
+  const model::StateDict weights = model::read_checkpoint(checkpoint);
+  info_.fingerprint = model::encoder_fingerprint(weights);
+  encoder_ = model::ImageEncoderViT(config.image_encoder);
+  model::load_state_dict(*encoder_, encoder_weights(weights), checkpoint + " (image_encoder.*)");
+  encoder_->eval();
+  encoder_->to(device_, dtype_);
+  info_.checkpoint_sha256 = digest.get();
+}
+
+torch::Tensor SliceEncoder::encode(const torch::Tensor& inputs) {
+  torch::NoGradGuard no_grad;
+  return encoder_->forward(inputs.to(device_, dtype_)).to(torch::kCPU, torch::kFloat);
+}
+
+}  // namespace samri::embed
