@@ -28,4 +28,15 @@ echo "== 3. 2-D: the tiny reference model on a Colin27 slice, box 40,30,120,100"
   --model tests/data/sam_tiny/sam_tiny.json --input tests/data/infer/ch2_slice90_crop.nii.gz \
   --box 40,30,120,100 --multimask --output "$OUT/slice_masks.nii.gz"
 
+echo "== 4. stage 1 of SAMRI: preprocess Colin27 + AAL, embed a few slices into a store (ViT-B, bf16)"
+printf 'image,label,patient\n%s,%s,colin27\n' "$TEMPLATES/ch2.nii.gz" "$TEMPLATES/aal.nii.gz" \
+  > "$OUT/colin.csv"
+# --peripheral-fraction 0.49 keeps the middle few axial slices, so the demo stays short.
+"$BIN/samri-preprocess" --list "$OUT/colin.csv" --label-names "$TEMPLATES/aal.nii.txt" \
+  --axis 2 --peripheral-fraction 0.49 --output "$OUT/colin_slices"
+time "$BIN/samri-embed" --checkpoint "$CKPT" --model "${SAMRI_MODEL:-vit_b}" \
+  --data "$OUT/colin_slices" --output "$OUT/colin_store" --precision bf16
+"$BIN/samri-embed" info "$OUT/colin_store"
+"$BIN/samri-embed" verify "$OUT/colin_store"
+
 echo "Demo outputs are in $OUT/"
