@@ -3,63 +3,21 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 
 #include "samri/core/error.h"
+#include "samri/core/fast_hash.h"
 
 namespace samri::model {
 
 namespace {
 
-constexpr std::uint64_t kMul1 = 0x9E3779B185EBCA87ull;
-constexpr std::uint64_t kMul2 = 0xC2B2AE3D27D4EB4Full;
-
-std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-std::uint64_t mix(std::uint64_t acc, std::uint64_t word) {
-  acc += word * kMul2;
-  return rotl(acc, 31) * kMul1;
-}
-
-std::uint64_t avalanche(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= kMul2;
-  h ^= h >> 29;
-  h *= kMul1;
-  return h ^ (h >> 32);
-}
-
-std::uint64_t load_le64(const unsigned char* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-void hash_text(std::uint64_t* lanes, const std::string& text) {
-  lanes[0] = mix(lanes[0], fingerprint_hash(text.data(), text.size(), lanes[0]));
-  lanes[1] = mix(lanes[1], fingerprint_hash(text.data(), text.size(), lanes[1]));
+// Chains `value` into `acc`: the hash of the pair.
+std::uint64_t chain(std::uint64_t acc, std::uint64_t value, std::uint64_t seed) {
+  const std::uint64_t pair[2] = {acc, value};
+  return fast_hash64(pair, sizeof pair, seed);
 }
 
 }  // namespace
-
-std::uint64_t fingerprint_hash(const void* data, std::size_t size, std::uint64_t seed) {
-  // Four independent lanes over 32-byte stripes (the shape of xxHash64), so the loop runs at
-  // memory speed; the tail goes through lane 0 byte-wise.
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::uint64_t lane[4] = {seed + kMul1 + kMul2, seed + kMul2, seed, seed - kMul1};
-  std::size_t i = 0;
-  for (; i + 32 <= size; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      std::uint64_t word;
-      std::memcpy(&word, p + i + 8 * k, 8);
-      if constexpr (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__) word = load_le64(p + i + 8 * k);
-      lane[k] = mix(lane[k], word);
-    }
-  }
-  std::uint64_t h = rotl(lane[0], 1) + rotl(lane[1], 7) + rotl(lane[2], 12) + rotl(lane[3], 18);
-  for (; i < size; ++i) h = mix(h, p[i]);
-  return avalanche(h ^ size);
-}
 
 std::string encoder_fingerprint(const StateDict& state_dict) {
   std::vector<const std::pair<std::string, torch::Tensor>*> items;
@@ -68,20 +26,19 @@ std::string encoder_fingerprint(const StateDict& state_dict) {
   }
   if (items.empty()) throw Error("the checkpoint has no image_encoder weights to fingerprint");
   std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  std::uint64_t lanes[2] = {0x5341'4D52'4931ull, 0x656E'636F'6465'72ull};
+  std::uint64_t lanes[2] = {0, 0};
   for (const auto* item : items) {
     const torch::Tensor t = item->second.contiguous();
-    hash_text(lanes, item->first + "|" + std::string(c10::toString(t.scalar_type())) + "|" +
-                         c10::str(t.sizes()));
-    const std::size_t bytes = t.numel() * t.element_size();
-    const std::uint64_t h = fingerprint_hash(t.data_ptr(), bytes, lanes[0]);
-    lanes[0] = mix(lanes[0], h);
-    lanes[1] = mix(lanes[1], h ^ kMul1);
+    const std::string header =
+        item->first + "|" + std::string(c10::toString(t.scalar_type())) + "|" + c10::str(t.sizes());
+    const std::uint64_t h = fast_hash64(t.data_ptr(), t.numel() * t.element_size(),
+                                        fast_hash64(header.data(), header.size(), 0));
+    lanes[0] = chain(lanes[0], h, 1);
+    lanes[1] = chain(lanes[1], h, 2);
   }
   char hex[40];
-  std::snprintf(hex, sizeof hex, "%016llx%016llx",
-                static_cast<unsigned long long>(avalanche(lanes[0])),
-                static_cast<unsigned long long>(avalanche(lanes[1])));
+  std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(lanes[0]),
+                static_cast<unsigned long long>(lanes[1]));
   return std::string("enc1-") + hex;
 }
 

@@ -1,7 +1,6 @@
 #include "samri/store/embedding_store.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,17 +74,34 @@ std::string read_text(const fs::path& file) {
   return text.str();
 }
 
-// A shard's file mapped read-only, with its layout.
-struct MappedShard {
+// A shard opened for reading: its layout and a file descriptor for pread. Reading rows with
+// pread into a buffer the process already uses is faster than first-touch faults on a mapping
+// (measured: docs/benchmarks.md), and the bytes are then checked while they are in cache.
+struct OpenShard {
   ShardLayout layout;
-  const char* base = nullptr;
-  std::size_t length = 0;
-  ~MappedShard() {
-    if (base) ::munmap(const_cast<char*>(base), length);
+  int fd = -1;
+  ~OpenShard() {
+    if (fd >= 0) ::close(fd);
+  }
+  // Row `row`'s stored bytes into `buffer` (resized), or samri::Error naming `where`.
+  void read_row(std::int64_t row, std::vector<char>& buffer, const std::string& where) const {
+    const auto size = static_cast<std::size_t>(layout.row_bytes());
+    buffer.resize(size);
+    auto offset = static_cast<off_t>(layout.embeddings_offset + row * layout.row_bytes());
+    std::size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::pread(fd, buffer.data() + done, size - done, offset + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        throw Error(where + ": cannot read row " + std::to_string(row) + " (" +
+                    (n < 0 ? std::strerror(errno) : "the file ends early") + ")");
+      }
+      done += static_cast<std::size_t>(n);
+    }
   }
 };
 
-std::unique_ptr<MappedShard> map_shard(const fs::path& path, const ShardRecord& record) {
+std::shared_ptr<OpenShard> open_shard(const fs::path& path, const ShardRecord& record) {
   const std::string where = path.string();
   if (!fs::is_regular_file(path)) throw Error(where + ": shard file is missing");
   const auto size = fs::file_size(path);
@@ -93,21 +109,18 @@ std::unique_ptr<MappedShard> map_shard(const fs::path& path, const ShardRecord& 
     throw Error(where + ": damaged shard: " + std::to_string(size) + " bytes, its record says " +
                 std::to_string(record.bytes) + " (run samri-embed verify)");
   }
-  auto shard = std::make_unique<MappedShard>();
+  auto shard = std::make_shared<OpenShard>();
   shard->layout = read_shard_layout(path);
   if (shard->layout.slice_ids != record.slice_ids) {
     throw Error(where + ": damaged shard: its slice ids differ from its record");
   }
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error(where + ": cannot open: " + std::strerror(errno));
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  const int err = errno;
-  ::close(fd);
-  if (p == MAP_FAILED) throw Error(where + ": cannot map: " + std::strerror(err));
-  shard->base = static_cast<const char*>(p);
-  shard->length = size;
+  shard->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (shard->fd < 0) throw Error(where + ": cannot open: " + std::strerror(errno));
   return shard;
 }
+
+// How many shards a store keeps open at once: well under the usual 1024 descriptors per process.
+constexpr std::size_t kMaxOpenShards = 256;
 
 struct Location {
   std::int32_t shard = -1;
@@ -127,15 +140,25 @@ struct EmbeddingStore::Impl {
   std::vector<std::string> duplicates;  // for verify
   std::int64_t embedded = 0;
 
-  mutable std::mutex map_mutex;
-  mutable std::vector<std::unique_ptr<MappedShard>> mapped;
+  mutable std::mutex open_mutex;
+  mutable std::vector<std::shared_ptr<OpenShard>> open;  // by record; null when closed
+  mutable std::vector<std::int32_t> open_order;          // oldest first
   mutable std::unique_ptr<std::atomic<bool>[]> verified;
 
-  const MappedShard& shard(std::int32_t index) const {
-    std::lock_guard<std::mutex> lock(map_mutex);
-    auto& slot = mapped[index];
-    if (!slot) slot = map_shard(layout.shards() / records[index].file, records[index]);
-    return *slot;
+  // The shard, opened on first use; the oldest is closed (once its readers are done: they hold
+  // their own reference) when too many are open.
+  std::shared_ptr<OpenShard> shard(std::int32_t index) const {
+    std::lock_guard<std::mutex> lock(open_mutex);
+    auto& slot = open[index];
+    if (!slot) {
+      if (open_order.size() >= kMaxOpenShards) {
+        open[open_order.front()].reset();
+        open_order.erase(open_order.begin());
+      }
+      slot = open_shard(layout.shards() / records[index].file, records[index]);
+      open_order.push_back(index);
+    }
+    return slot;
   }
 
   const Location& locate(std::int64_t slice) const {
@@ -194,7 +217,7 @@ EmbeddingStore::EmbeddingStore(const fs::path& root, StoreOpenOptions options)
       ++s.embedded;
     }
   }
-  s.mapped.resize(s.records.size());
+  s.open.resize(s.records.size());
   s.verified = std::make_unique<std::atomic<bool>[]>(s.slices.size());
 }
 
@@ -220,22 +243,24 @@ bool EmbeddingStore::has(std::int64_t slice) const {
 void EmbeddingStore::read_embedding(std::int64_t slice, torch::Tensor out) const {
   const Impl& s = *impl_;
   const Location& at = s.locate(slice);
-  const MappedShard& shard = s.shard(at.shard);
-  const ShardLayout& l = shard.layout;
+  const auto shard = s.shard(at.shard);
+  const ShardLayout& l = shard->layout;
+  const std::string where = (s.layout.shards() / s.records[at.shard].file).string();
+  thread_local std::vector<char> buffer;
+  shard->read_row(at.row, buffer, where);
   if (out.dim() != 3 || out.size(0) != l.chw[0] || out.size(1) != l.chw[1] ||
       out.size(2) != l.chw[2] || !out.device().is_cpu()) {
     throw Error("read_embedding: the destination must be a CPU tensor of shape [" +
                 std::to_string(l.chw[0]) + ", " + std::to_string(l.chw[1]) + ", " +
                 std::to_string(l.chw[2]) + "], got " + c10::str(out.sizes()));
   }
-  const char* row = shard.base + l.embeddings_offset + at.row * l.row_bytes();
+  const char* row = buffer.data();
   const std::int64_t channels = l.chw[0];
   const float* scales = l.scales.empty() ? nullptr : l.scales.data() + at.row * channels;
   const float* offsets = l.offsets.empty() ? nullptr : l.offsets.data() + at.row * channels;
   if (s.options.verify_rows && !s.verified[slice].load(std::memory_order_relaxed)) {
-    if (row_crc32(row, l.row_bytes(), scales, offsets, channels) != l.crc32[at.row]) {
-      throw Error((s.layout.shards() / s.records[at.shard].file).string() + ": row " +
-                  std::to_string(at.row) + " (slice " + s.slices[slice].name +
+    if (row_hash(row, l.row_bytes(), scales, offsets, channels) != l.row_hash[at.row]) {
+      throw Error(where + ": row " + std::to_string(at.row) + " (slice " + s.slices[slice].name +
                   ") fails its checksum: the shard is damaged (run samri-embed verify)");
     }
     s.verified[slice].store(true, std::memory_order_relaxed);
@@ -306,14 +331,16 @@ VerifyReport EmbeddingStore::verify() const {
                                   " (the file is damaged)");
         continue;
       }
-      const MappedShard& shard = s.shard(static_cast<std::int32_t>(r));
-      const ShardLayout& l = shard.layout;
+      const auto shard = s.shard(static_cast<std::int32_t>(r));
+      const ShardLayout& l = shard->layout;
+      std::vector<char> buffer;
       const std::int64_t channels = l.chw[0];
       for (std::int64_t row = 0; row < l.rows; ++row) {
-        const char* p = shard.base + l.embeddings_offset + row * l.row_bytes();
+        shard->read_row(row, buffer, path.string());
+        const char* p = buffer.data();
         const float* sc = l.scales.empty() ? nullptr : l.scales.data() + row * channels;
         const float* of = l.offsets.empty() ? nullptr : l.offsets.data() + row * channels;
-        if (row_crc32(p, l.row_bytes(), sc, of, channels) != l.crc32[row]) {
+        if (row_hash(p, l.row_bytes(), sc, of, channels) != l.row_hash[row]) {
           report.problems.push_back(path.string() + ": row " + std::to_string(row) +
                                     " fails its checksum");
         }

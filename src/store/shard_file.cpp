@@ -5,7 +5,6 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +13,7 @@
 
 #include "hdf5_handle.h"
 #include "samri/core/error.h"
+#include "samri/core/fast_hash.h"
 #include "samri/core/sha256.h"
 
 namespace samri::store {
@@ -101,19 +101,19 @@ void fsync_path(const fs::path& path, bool directory) {
   }
 }
 
-std::vector<std::uint32_t> row_checksums(const ShardContents& c) {
+std::vector<std::uint64_t> row_checksums(const ShardContents& c) {
   const auto& e = c.embeddings;
   const std::int64_t rows = e.values.size(0);
   const std::int64_t channels = e.values.size(1);
   const std::int64_t row_bytes = e.values[0].numel() * e.values.element_size();
   const auto* base = static_cast<const char*>(e.values.data_ptr());
-  std::vector<std::uint32_t> crc(rows);
+  std::vector<std::uint64_t> hashes(rows);
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* s = e.scales.defined() ? e.scales.data_ptr<float>() + r * channels : nullptr;
     const float* o = e.offsets.defined() ? e.offsets.data_ptr<float>() + r * channels : nullptr;
-    crc[r] = row_crc32(base + r * row_bytes, row_bytes, s, o, channels);
+    hashes[r] = row_hash(base + r * row_bytes, row_bytes, s, o, channels);
   }
-  return crc;
+  return hashes;
 }
 
 void check_contents(const ShardContents& c, const std::string& where) {
@@ -214,8 +214,8 @@ BulkOffsets write_hdf5_part(const fs::path& tmp, const ShardContents& c, const L
   }
   write_dataset(file, "slice_ids", H5T_STD_I64LE, H5T_NATIVE_INT64, {n}, c.slice_ids.data(), where);
   write_names(file, c.slice_names, where);
-  const auto crc = row_checksums(c);
-  write_dataset(file, "crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32, {n}, crc.data(), where);
+  const auto hashes = row_checksums(c);
+  write_dataset(file, "row_hash", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, hashes.data(), where);
   write_dataset(file, "label_shapes", H5T_STD_I64LE, H5T_NATIVE_INT64, {n, 2}, labels.shapes.data(),
                 where);
   write_dataset(file, "label_offsets", H5T_STD_I64LE, H5T_NATIVE_INT64, {n}, labels.offsets.data(),
@@ -294,13 +294,13 @@ void write_shard_file(const fs::path& tmp, const ShardContents& c, const std::st
 
 }  // namespace
 
-std::uint32_t row_crc32(const void* values, std::int64_t value_bytes, const float* scales,
-                        const float* offsets, std::int64_t channels) {
-  uLong crc = crc32_z(0L, Z_NULL, 0);
-  crc = crc32_z(crc, static_cast<const Bytef*>(values), static_cast<z_size_t>(value_bytes));
-  if (scales) crc = crc32_z(crc, reinterpret_cast<const Bytef*>(scales), channels * 4);
-  if (offsets) crc = crc32_z(crc, reinterpret_cast<const Bytef*>(offsets), channels * 4);
-  return static_cast<std::uint32_t>(crc);
+std::uint64_t row_hash(const void* values, std::int64_t value_bytes, const float* scales,
+                       const float* offsets, std::int64_t channels) {
+  std::uint64_t h = fast_hash64(values, static_cast<std::size_t>(value_bytes), 0);
+  const auto floats = static_cast<std::size_t>(channels) * sizeof(float);
+  if (scales) h = fast_hash64(scales, floats, h);
+  if (offsets) h = fast_hash64(offsets, floats, h);
+  return h;
 }
 
 ShardRecord write_shard(const fs::path& path, const ShardContents& contents) {
@@ -404,7 +404,7 @@ ShardLayout read_shard_layout(const fs::path& path) {
   layout.embeddings_offset = offset;
   const auto n = static_cast<std::size_t>(layout.rows);
   layout.slice_ids = read_vector<std::int64_t>(file, "slice_ids", H5T_NATIVE_INT64, n, where);
-  layout.crc32 = read_vector<std::uint32_t>(file, "crc32", H5T_NATIVE_UINT32, n, where);
+  layout.row_hash = read_vector<std::uint64_t>(file, "row_hash", H5T_NATIVE_UINT64, n, where);
   if (layout.dtype == StoreDtype::kInt8) {
     const std::size_t sc = n * static_cast<std::size_t>(layout.chw[0]);
     layout.scales = read_vector<float>(file, "scales", H5T_NATIVE_FLOAT, sc, where);

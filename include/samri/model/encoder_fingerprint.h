@@ -17,8 +17,4 @@ namespace samri::model {
 // image_encoder tensor.
 std::string encoder_fingerprint(const StateDict& state_dict);
 
-// The 64-bit hash encoder_fingerprint uses per tensor (two lanes of it make the 128-bit result).
-// Stable across versions and machines: stores written today must keep matching.
-std::uint64_t fingerprint_hash(const void* data, std::size_t size, std::uint64_t seed);
-
 }  // namespace samri::model

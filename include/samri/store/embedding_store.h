@@ -16,8 +16,8 @@
 namespace samri::store {
 
 struct StoreOpenOptions {
-  // Check each row's CRC-32 the first time this process reads it (a damaged shard is then found
-  // before its numbers are used). Costs about a third of a read's time, once per row.
+  // Check each row's hash the first time this process reads it (a damaged shard is then found
+  // before its numbers are used).
   bool verify_rows = true;
 };
 
@@ -66,7 +66,7 @@ class EmbeddingStore {
   // The label map of `slice` at its original size (SAM's view), (H, W) int32.
   torch::Tensor label_map(std::int64_t slice) const;
 
-  // Reads everything: each shard's sha256 and structure, each row's CRC-32, the index (every
+  // Reads everything: each shard's sha256 and structure, each row's hash, the index (every
   // planned slice embedded once), and leftover temporary or orphan files.
   VerifyReport verify() const;
 

@@ -34,12 +34,12 @@ struct ShardRecord {
 // Writes an HDF5 shard readable by h5py: datasets `embeddings` (N, C, H, W), contiguous, as
 // float16 (IEEE half), bfloat16 (stored as uint16 bit patterns, attribute dtype = "bf16"),
 // float32 or int8 (with `scales` and `offsets` (N, C) float32: x = q * scale + offset);
-// `slice_ids` (N) int64, `slice_names` (N) strings, `crc32` (N) uint32 of each row's stored bytes
-// (its embedding, then its scales and offsets for int8); and the label maps concatenated in
-// `label_maps` (int32) with `label_shapes` (N, 2) and `label_offsets` (N). The file is written
-// under a temporary name in the same folder, synced, and renamed to `path`, so a shard is either
-// whole or absent; a failure (disk full, ...) throws samri::Error naming the file and leaves
-// nothing behind.
+// `slice_ids` (N) int64, `slice_names` (N) strings, `row_hash` (N) uint64: fast_hash64 of each
+// row's stored bytes (its embedding, then its scales and offsets for int8); and the label maps
+// concatenated in `label_maps` (int32) with `label_shapes` (N, 2) and `label_offsets` (N). The file
+// is written under a temporary name in the same folder, synced, and renamed to `path`, so a shard
+// is either whole or absent; a failure (disk full, ...) throws samri::Error naming the file and
+// leaves nothing behind.
 ShardRecord write_shard(const std::filesystem::path& path, const ShardContents& contents);
 
 // What a reader needs to map a shard and read its rows without going through HDF5 again.
@@ -49,7 +49,7 @@ struct ShardLayout {
   std::array<std::int64_t, 3> chw{};
   std::uint64_t embeddings_offset = 0;  // byte offset of the contiguous `embeddings` data
   std::vector<std::int64_t> slice_ids;
-  std::vector<std::uint32_t> crc32;
+  std::vector<std::uint64_t> row_hash;
   std::vector<float> scales;   // rows * C (int8 only)
   std::vector<float> offsets;  // rows * C (int8 only)
   std::int64_t row_bytes() const { return chw[0] * chw[1] * chw[2] * element_bytes(dtype); }
@@ -62,8 +62,9 @@ ShardLayout read_shard_layout(const std::filesystem::path& path);
 // Row `row`'s label map, (H, W) int32.
 torch::Tensor read_shard_label_map(const std::filesystem::path& path, std::int64_t row);
 
-// The CRC-32 (zlib's, as Python's zlib.crc32) of a row's stored bytes.
-std::uint32_t row_crc32(const void* values, std::int64_t value_bytes, const float* scales,
-                        const float* offsets, std::int64_t channels);
+// The check value of a row's stored bytes (core/fast_hash.h: memory speed, so readers can check
+// every row before its first use).
+std::uint64_t row_hash(const void* values, std::int64_t value_bytes, const float* scales,
+                       const float* offsets, std::int64_t channels);
 
 }  // namespace samri::store
