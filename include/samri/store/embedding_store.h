@@ -35,9 +35,9 @@ struct VerifyReport {
 // An embedding store opened for reading: the training and evaluation stages read stores and
 // nothing else. Opening reads the metadata, the slice and sample tables and the shard records
 // (the commit files of every part, so the union of a SLURM array's parts reads directly, with no
-// merge step). Embeddings are read from memory-mapped shards: a read converts the stored values
-// straight into the destination tensor, the only copy. Every read method is safe to call from
-// several threads at once.
+// merge step). A row is read with one pread from the page cache into a per-thread buffer (faster
+// than first-touch faults on a mapping), checked, and converted into the destination tensor. Every
+// read method is safe to call from several threads at once.
 class EmbeddingStore {
  public:
   explicit EmbeddingStore(const std::filesystem::path& root, StoreOpenOptions options = {});
