@@ -1,5 +1,9 @@
 #include "samri/core/sha256.h"
 
+#ifdef SAMRI_HAVE_OPENSSL
+#include <openssl/evp.h>
+#endif
+
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -96,10 +100,46 @@ std::string Sha256::hex_digest() {
   return out;
 }
 
+namespace {
+
+#ifdef SAMRI_HAVE_OPENSSL
+// OpenSSL's SHA-256 uses the CPU's SHA instructions where there are some: about ten times this
+// file's portable code on a 375 MB checkpoint, which every samri-embed run hashes.
+class FileDigest {
+ public:
+  FileDigest() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+      throw Error("OpenSSL: cannot start a SHA-256 digest");
+    }
+  }
+  ~FileDigest() { EVP_MD_CTX_free(ctx_); }
+  void update(const void* data, std::size_t size) { EVP_DigestUpdate(ctx_, data, size); }
+  std::string hex_digest() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(ctx_, digest, &length);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+      out += hex[digest[i] >> 4];
+      out += hex[digest[i] & 15];
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+#else
+using FileDigest = Sha256;
+#endif
+
+}  // namespace
+
 std::string sha256_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open for reading");
-  Sha256 hash;
+  FileDigest hash;
   std::vector<char> chunk(1 << 20);
   while (in) {
     in.read(chunk.data(), std::streamsize(chunk.size()));

@@ -1,7 +1,10 @@
 #include "samri/embed/slice_encoder.h"
 
 #include <filesystem>
+#include <chrono>
 #include <future>
+
+#include <spdlog/spdlog.h>
 
 #include "samri/core/error.h"
 #include "samri/core/sha256.h"
@@ -42,14 +45,24 @@ SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig
     throw Error(checkpoint + ": checkpoint file not found");
   }
   // The file's digest is only recorded, so it is computed while the model is built.
+  const auto start = std::chrono::steady_clock::now();
+  auto lap = [&](const char* what) {
+    spdlog::debug("{}: {:.2f} s", what,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
   auto digest = std::async(std::launch::async, [&] { return sha256_file(checkpoint); });
   const model::StateDict weights = model::read_checkpoint(checkpoint);
+  lap("checkpoint read");
   info_.fingerprint = model::encoder_fingerprint(weights);
+  lap("encoder fingerprint");
   encoder_ = model::ImageEncoderViT(config.image_encoder);
+  lap("encoder built");
   model::load_state_dict(*encoder_, encoder_weights(weights), checkpoint + " (image_encoder.*)");
   encoder_->eval();
   encoder_->to(device_, dtype_);
+  lap("weights loaded");
   info_.checkpoint_sha256 = digest.get();
+  lap("checkpoint sha256");
 }
 
 torch::Tensor SliceEncoder::encode(const torch::Tensor& inputs) {
