@@ -47,6 +47,14 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
   }
 }
 
+std::string read_text_file(const fs::path& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot open the " + what);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(path.string() + ": cannot read the " + what);
+  return text;
+}
+
 void write_text_atomically(const fs::path& path, const std::string& text) {
   write_atomically(path, [&](const fs::path& tmp) {
     errno = 0;

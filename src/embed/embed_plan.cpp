@@ -5,24 +5,13 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "samri/core/atomic_file.h"
 #include "samri/core/error.h"
 #include "samri/data/manifest.h"
 
 namespace samri::embed {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 EmbedPlan make_plan(const std::vector<std::string>& folders,
                     const std::vector<std::string>& splits) {
@@ -34,7 +23,7 @@ EmbedPlan make_plan(const std::vector<std::string>& folders,
     store::StoreSource source;
     source.folder = folder;
     source.manifest_sha256 = manifest.sha256;
-    source.rules_json = read_text(fs::path(folder) / "rules.json");
+    source.rules_json = read_text_file(fs::path(folder) / "rules.json", "preprocessing rules");
     const auto slices_before = plan.slices.size();
     for (const auto& m : manifest.samples) {
       if (source.dataset.empty()) source.dataset = m.dataset;

@@ -1,7 +1,7 @@
 #include "samri/embed/slice_encoder.h"
 
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 #include <future>
 
 #include <spdlog/spdlog.h>
@@ -14,18 +14,6 @@
 namespace samri::embed {
 
 namespace {
-
-torch::Dtype dtype_of(model::Precision precision) {
-  switch (precision) {
-    case model::Precision::kBFloat16:
-      return torch::kBFloat16;
-    case model::Precision::kFloat16:
-      return torch::kHalf;
-    case model::Precision::kFloat32:
-      break;
-  }
-  return torch::kFloat;
-}
 
 model::StateDict encoder_weights(const model::StateDict& all) {
   static const std::string prefix = "image_encoder.";
@@ -40,7 +28,7 @@ model::StateDict encoder_weights(const model::StateDict& all) {
 
 SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig& config,
                            torch::Device device, model::Precision precision)
-    : device_(device), dtype_(dtype_of(precision)) {
+    : device_(device), dtype_(model::dtype_of(precision)) {
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw Error(checkpoint + ": checkpoint file not found");
   }

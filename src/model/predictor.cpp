@@ -10,8 +10,6 @@
 
 namespace samri::model {
 
-namespace {
-
 torch::Dtype dtype_of(Precision precision) {
   switch (precision) {
     case Precision::kBFloat16:
@@ -23,6 +21,8 @@ torch::Dtype dtype_of(Precision precision) {
   }
   return torch::kFloat;
 }
+
+namespace {
 
 std::string coords_text(float x, float y) {
   return "(" + std::to_string(x) + ", " + std::to_string(y) + ")";

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "samri/core/atomic_file.h"
 #include "samri/core/error.h"
 #include "samri/core/json_file.h"
 #include "samri/core/sha256.h"
@@ -65,14 +66,6 @@ std::vector<ShardRecord> read_shard_records(const fs::path& shards_dir) {
 }
 
 namespace {
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open (is this an embedding store?)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A shard opened for reading: its layout and a file descriptor for pread. Reading rows with
 // pread into a buffer the process already uses is faster than first-touch faults on a mapping
@@ -183,8 +176,8 @@ EmbeddingStore::EmbeddingStore(const fs::path& root, StoreOpenOptions options)
   if (!fs::is_regular_file(s.layout.metadata())) {
     throw Error(root.string() + ": not an embedding store (no store.json)");
   }
-  s.metadata =
-      StoreMetadata::from_json(read_text(s.layout.metadata()), s.layout.metadata().string());
+  s.metadata = StoreMetadata::from_json(read_text_file(s.layout.metadata(), "store metadata"),
+                                        s.layout.metadata().string());
   s.slices = read_slices(s.layout.slices());
   s.samples = read_samples(s.layout.samples());
   if (static_cast<std::int64_t>(s.slices.size()) != s.metadata.slices ||

@@ -24,14 +24,6 @@ std::string part_name(int index, int count) {
 
 namespace {
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void make_directory(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -85,8 +77,8 @@ void StoreWriter::create(const StoreMetadata& metadata, const std::vector<SliceE
 
 void StoreWriter::check_existing(const StoreMetadata& wanted) {
   const StoreLayout layout{root_};
-  const StoreMetadata existing =
-      StoreMetadata::from_json(read_text(layout.metadata()), layout.metadata().string());
+  const StoreMetadata existing = StoreMetadata::from_json(
+      read_text_file(layout.metadata(), "store metadata"), layout.metadata().string());
   std::vector<std::string> hard, soft;
   for (const auto& d : describe_mismatch(existing, wanted)) {
     const bool overridable = d.rfind("image encoder", 0) == 0 || d.rfind("architecture", 0) == 0 ||

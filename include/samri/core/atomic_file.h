@@ -15,6 +15,9 @@ void write_atomically(const std::filesystem::path& path,
 // write_atomically for a text file holding exactly `text`.
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 
+// The whole of a text file; samri::Error naming it and `what` it is when it cannot be read.
+std::string read_text_file(const std::filesystem::path& path, const std::string& what);
+
 // The temporary name used by write_atomically for `path`: same folder and the same extension(s),
 // so that writers that choose a format by extension (ITK) still do the right thing.
 std::filesystem::path temporary_sibling(const std::filesystem::path& path);

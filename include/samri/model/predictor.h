@@ -12,6 +12,9 @@ namespace samri::model {
 
 enum class Precision { kFloat32, kBFloat16, kFloat16 };
 
+// The tensor dtype an encoder runs in at `precision`.
+torch::Dtype dtype_of(Precision precision);
+
 // One prompt in ORIGINAL image pixel coordinates (x = column, y = row), as a user gives it.
 struct Prompt {
   std::optional<std::array<float, 4>> box;  // x0, y0, x1, y1 (SAM's [min_x, min_y, max_x, max_y])
