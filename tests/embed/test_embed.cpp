@@ -16,6 +16,7 @@
 #include "samri/io/image_reader.h"
 #include "samri/io/slicing.h"
 #include "samri/model/predictor.h"
+#include "samri/model/runtime.h"
 #include "samri/store/embedding_store.h"
 #include "support/fixtures.h"
 
@@ -26,6 +27,12 @@ using samri::store::EmbeddingStore;
 using samri::test::data_path;
 
 namespace {
+
+// The tiny SAM with its weights, in eval mode, on the CPU.
+samri::model::Sam tiny_model() {
+  return samri::model::load_sam(data_path("sam_tiny/sam_tiny.pth"), samri::test::tiny_config(),
+                                torch::kCPU);
+}
 
 // Colin27 (a 140x170x4 crop of ch2 with its AAL labels) preprocessed once for the suite, listed
 // as two patients so that the slices fall into more than one split.
@@ -67,7 +74,7 @@ class Embed : public ::testing::Test {
 
   // The tiny model's own embedding of a slice image, through the predictor as samri-infer runs it.
   static torch::Tensor reference_embedding(const fs::path& image) {
-    static samri::model::SamPredictor predictor(samri::test::tiny_sam());
+    static samri::model::SamPredictor predictor(tiny_model());
     predictor.set_image(
         samri::infer::sam_input_image(samri::io::sam_view_2d(samri::io::read_image(image))));
     return predictor.embedding()[0];
@@ -94,7 +101,7 @@ double dice(const torch::Tensor& a, const torch::Tensor& b) {
 
 // Mean Dice between the box-prompted masks decoded from `store` and from `reference`.
 double mean_box_dice(const EmbeddingStore& store, const EmbeddingStore& reference) {
-  samri::model::SamPredictor predictor(samri::test::tiny_sam());
+  samri::model::SamPredictor predictor(tiny_model());
   double sum = 0;
   for (const auto& sample : store.samples()) {
     const auto& slice = store.slices()[sample.slice];
