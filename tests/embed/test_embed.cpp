@@ -5,6 +5,9 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <string>
+
+#include <unistd.h>
 
 #include "samri/core/error.h"
 #include "samri/core/stop_request.h"
@@ -43,7 +46,8 @@ class Embed : public ::testing::Test {
   std::string dir_;  // this test's own folder
 
   static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / "samri_test_embed_suite";
+    // One folder per process: ctest runs each test of this suite as its own process, in parallel.
+    root_ = fs::temp_directory_path() / ("samri_test_embed_suite_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
     std::ofstream(root_ / "colin.csv") << "image,label,patient\n"
@@ -59,6 +63,8 @@ class Embed : public ::testing::Test {
     samri::data::run_preprocess(p);
     slices_ = root_ / "slices";
   }
+
+  static void TearDownTestSuite() { fs::remove_all(root_); }
 
   void SetUp() override { dir_ = samri::test::temp_dir(); }
 
