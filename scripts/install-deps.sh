@@ -16,6 +16,8 @@ PACKAGES=(
   libssl-dev
   mricron-data
   python3 python3-numpy python3-nibabel python3-pydicom python3-scipy python3-h5py
+  # learning curves of samri-train runs (scripts/plot_training.py)
+  python3-matplotlib
   # the reference's torch.load checks the checkpoints the project writes (a test skips without it)
   python3-torch
 )

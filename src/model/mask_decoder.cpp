@@ -13,6 +13,27 @@ torch::nn::ConvTranspose2d upsample2x(int64_t in, int64_t out) {
   return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 2).stride(2));
 }
 
+// A kernel-2 stride-2 transposed convolution. Outside float32 on the CPU it runs as one matmul:
+// LibTorch 1.13's oneDNN path for bf16 transposed convolutions checks the weight as a plain
+// convolution's and refuses it. Every output pixel (2i + a, 2j + b) is input pixel (i, j) times
+// the weight's (a, b) slice.
+torch::Tensor upsample2x_forward(torch::nn::ConvTranspose2dImpl& conv, const torch::Tensor& x) {
+  if (x.scalar_type() == torch::kFloat32 || !x.device().is_cpu()) return conv.forward(x);
+  const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t out = conv.weight.size(1);
+  const torch::Tensor y = torch::matmul(x.permute({0, 2, 3, 1}).reshape({b * h * w, c}),
+                                        conv.weight.reshape({c, out * 4}));
+  return y.view({b, h, w, out, 2, 2}).permute({0, 3, 1, 4, 2, 5}).reshape({b, out, 2 * h, 2 * w}) +
+         conv.bias.view({1, -1, 1, 1});
+}
+
+// GELU; in float32 for other dtypes on the CPU, whose bf16 GELU backward gives NaN in LibTorch
+// 1.13 (found by anomaly detection in bf16 training).
+torch::Tensor gelu_any_dtype(const torch::Tensor& x) {
+  if (x.scalar_type() == torch::kFloat32 || !x.device().is_cpu()) return torch::gelu(x);
+  return torch::gelu(x.to(torch::kFloat32)).to(x.scalar_type());
+}
+
 }  // namespace
 
 MaskDecoderImpl::MaskDecoderImpl(const MaskDecoderConfig& config)
@@ -77,13 +98,19 @@ std::pair<torch::Tensor, torch::Tensor> MaskDecoderImpl::predict_masks(
   const torch::Tensor iou_token_out = hs.select(1, 0);
   const torch::Tensor mask_tokens_out = hs.narrow(1, 1, num_mask_tokens_);
 
-  const torch::Tensor upscaled =
-      output_upscaling_->forward(image_tokens.transpose(1, 2).reshape({batch, c, h, w}));
+  const torch::Tensor upscaled = upscale(image_tokens.transpose(1, 2).reshape({batch, c, h, w}));
   const torch::Tensor hyper_in = hypernetwork_weights(mask_tokens_out);
   const int64_t uc = upscaled.size(1), uh = upscaled.size(2), uw = upscaled.size(3);
   const torch::Tensor masks =
       torch::matmul(hyper_in, upscaled.reshape({batch, uc, uh * uw})).view({batch, -1, uh, uw});
   return {masks, iou_prediction_head_(iou_token_out)};
+}
+
+torch::Tensor MaskDecoderImpl::upscale(const torch::Tensor& x) {
+  auto& seq = *output_upscaling_;
+  torch::Tensor y = upsample2x_forward(*seq[0]->as<torch::nn::ConvTranspose2dImpl>(), x);
+  y = gelu_any_dtype(seq[1]->as<LayerNorm2dImpl>()->forward(y));
+  return gelu_any_dtype(upsample2x_forward(*seq[3]->as<torch::nn::ConvTranspose2dImpl>(), y));
 }
 
 torch::Tensor MaskDecoderImpl::hypernetwork_weights(const torch::Tensor& mask_tokens_out) {

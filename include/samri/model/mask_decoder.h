@@ -33,6 +33,8 @@ class MaskDecoderImpl : public torch::nn::Module {
                                                         const torch::Tensor& image_pe,
                                                         const torch::Tensor& sparse,
                                                         const torch::Tensor& dense);
+  // output_upscaling: (B, C, H, W) -> (B, C/8, 4H, 4W).
+  torch::Tensor upscale(const torch::Tensor& x);
   // (B, num_mask_tokens, C) transformer outputs -> (B, num_mask_tokens, C/8) mask weights.
   torch::Tensor hypernetwork_weights(const torch::Tensor& mask_tokens_out);
 

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <torch/torch.h>
+
+namespace samri::train {
+
+struct LossWeights {
+  double focal_weight = 20;
+  double dice_weight = 1;
+  double gamma = 2;
+  double alpha = -1;  // < 0: none
+  double smooth = 1e-5;
+};
+
+struct LossTerms {
+  torch::Tensor loss;   // focal_weight * focal + dice_weight * dice, a scalar
+  torch::Tensor focal;  // mean over every pixel of the batch
+  torch::Tensor dice;   // batch mean of 1 - soft Dice
+};
+
+// SAMRI's loss on low-res logits (B, 1, H, W) against 0/1 targets of the same shape, computed in
+// float32 whatever the logits' dtype: focal = mean of alpha_t (1 - p_t)^gamma BCE(logit, t),
+// dice = mean over the batch of 1 - (2 sum(p t) + s) / (sum(p^2) + sum(t^2) + s), p = sigmoid.
+LossTerms focal_dice_loss(const torch::Tensor& logits, const torch::Tensor& targets,
+                          const LossWeights& weights);
+
+// Dice of the thresholded logits (> 0) against the targets, one value per sample (B); 1 when
+// both are empty.
+torch::Tensor hard_dice(const torch::Tensor& logits, const torch::Tensor& targets);
+
+}  // namespace samri::train

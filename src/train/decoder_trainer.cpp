@@ -1,0 +1,159 @@
+#include "samri/train/decoder_trainer.h"
+
+#include <cmath>
+
+#include "samri/core/error.h"
+#include "samri/model/predictor.h"
+#include "samri/model/runtime.h"
+
+namespace samri::train {
+
+namespace {
+
+constexpr double kInitialLossScale = 65536;
+constexpr std::int64_t kLossScaleGrowthInterval = 2000;
+
+LossWeights loss_weights(const TrainConfig& c) {
+  return {c.focal_weight, c.dice_weight, c.focal_gamma, c.focal_alpha, c.dice_smooth};
+}
+
+}  // namespace
+
+DecoderTrainer::DecoderTrainer(const model::SamConfig& architecture,
+                               const model::StateDict& weights, const std::string& source,
+                               const TrainConfig& config, torch::Device device)
+    : loss_(loss_weights(config)), grad_clip_(config.grad_clip), device_(device) {
+  dtype_ = model::dtype_of(model::parse_precision(config.precision, device));
+  master_ = SamDecoder(architecture);
+  load_decoder_weights(*master_, weights, source);
+  master_->to(device_, torch::kFloat32);
+  master_->train();
+  if (dtype_ == torch::kFloat32) {
+    compute_ = master_;
+  } else {
+    compute_ = SamDecoder(architecture);
+    load_decoder_weights(*compute_, weights, source);
+    compute_->to(device_);
+    compute_->mask_decoder->to(device_, dtype_);
+    compute_->train();
+  }
+  master_params_ = master_->mask_decoder->parameters();
+  compute_params_ = compute_->mask_decoder->parameters();
+  if (dtype_ == torch::kFloat16) loss_scale_ = kInitialLossScale;
+  optimizer_ =
+      std::make_unique<torch::optim::AdamW>(master_params_, torch::optim::AdamWOptions(config.lr)
+                                                                .betas({config.beta1, config.beta2})
+                                                                .eps(config.adam_eps)
+                                                                .weight_decay(config.weight_decay));
+  if (dtype_ != torch::kFloat32) copy_master_to_compute();
+}
+
+torch::Tensor DecoderTrainer::to_device(const torch::Tensor& t, torch::Dtype dtype) const {
+  return t.to(device_, dtype, /*non_blocking=*/true);
+}
+
+LossTerms DecoderTrainer::accumulate(const TrainBatch& batch, double weight) {
+  const torch::Tensor points =
+      batch.points.defined() ? to_device(batch.points, torch::kFloat32) : torch::Tensor();
+  const torch::Tensor logits = compute_->forward(to_device(batch.embeddings, dtype_),
+                                                 to_device(batch.boxes, torch::kFloat32), points);
+  LossTerms terms = focal_dice_loss(logits, to_device(batch.targets, torch::kFloat32), loss_);
+  (terms.loss * (weight * loss_scale_)).backward();
+  if (dtype_ != torch::kFloat32) {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < master_params_.size(); ++i) {
+      auto& g = compute_params_[i].mutable_grad();
+      if (!g.defined()) continue;
+      auto& mg = master_params_[i].mutable_grad();
+      if (!mg.defined()) {
+        mg = g.to(torch::kFloat32);
+      } else {
+        mg.add_(g.to(torch::kFloat32));
+      }
+      g.zero_();
+    }
+  }
+  return {terms.loss.detach().to(torch::kCPU), terms.focal.detach().to(torch::kCPU),
+          terms.dice.detach().to(torch::kCPU)};
+}
+
+bool DecoderTrainer::step(double lr) {
+  torch::NoGradGuard no_grad;
+  bool finite = true;
+  if (loss_scale_ != 1) {
+    for (auto& p : master_params_) {
+      auto& g = p.mutable_grad();
+      if (!g.defined()) continue;
+      g.div_(loss_scale_);
+      finite = finite && torch::isfinite(g).all().item<bool>();
+    }
+  }
+  if (!finite) {
+    loss_scale_ /= 2;
+    good_steps_ = 0;
+    optimizer_->zero_grad();
+    return false;
+  }
+  if (grad_clip_ > 0) torch::nn::utils::clip_grad_norm_(master_params_, grad_clip_);
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  optimizer_->step();
+  optimizer_->zero_grad();
+  if (dtype_ != torch::kFloat32) copy_master_to_compute();
+  if (dtype_ == torch::kFloat16 && ++good_steps_ % kLossScaleGrowthInterval == 0) loss_scale_ *= 2;
+  return true;
+}
+
+torch::Tensor DecoderTrainer::predict(const TrainBatch& batch) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor points =
+      batch.points.defined() ? to_device(batch.points, torch::kFloat32) : torch::Tensor();
+  return compute_
+      ->forward(to_device(batch.embeddings, dtype_), to_device(batch.boxes, torch::kFloat32),
+                points)
+      .to(torch::kCPU, torch::kFloat32);
+}
+
+void DecoderTrainer::copy_master_to_compute() {
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < master_params_.size(); ++i) {
+    compute_params_[i].copy_(master_params_[i]);
+  }
+}
+
+void DecoderTrainer::save(torch::serialize::OutputArchive& archive) const {
+  torch::serialize::OutputArchive weights, optimizer;
+  for (const auto& item : master_->mask_decoder->named_parameters()) {
+    weights.write(item.key(), item.value().detach().to(torch::kCPU));
+  }
+  optimizer_->save(optimizer);
+  archive.write("weights", weights);
+  archive.write("optimizer", optimizer);
+  archive.write("loss_scale", torch::tensor(loss_scale_, torch::kFloat64));
+  archive.write("good_steps", torch::tensor(good_steps_, torch::kInt64));
+}
+
+void DecoderTrainer::load(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive weights, optimizer;
+  archive.read("weights", weights);
+  archive.read("optimizer", optimizer);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : master_->mask_decoder->named_parameters()) {
+      torch::Tensor value;
+      weights.read(item.key(), value);
+      if (!value.sizes().equals(item.value().sizes())) {
+        throw Error("training state: " + item.key() + " has the wrong shape");
+      }
+      item.value().copy_(value);
+    }
+  }
+  optimizer_->load(optimizer);
+  torch::Tensor scale, good;
+  archive.read("loss_scale", scale);
+  archive.read("good_steps", good);
+  loss_scale_ = scale.item<double>();
+  good_steps_ = good.item<std::int64_t>();
+  if (dtype_ != torch::kFloat32) copy_master_to_compute();
+}
+
+}  // namespace samri::train
