@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
                                 "one, start otherwise")
                      ->expected(0, 1);
   cli.add_flag("--force", o.force, "start over in a run directory that holds a run");
+  cli.add_flag("--embed-online", o.embed_online,
+               "run the image encoder on the slice images at every step instead of reading the "
+               "stores (the paper's Table S6 comparison; slow)");
   cli.add_flag("--allow-mismatch", o.allow_mismatch,
                "use stores made with another encoder than the checkpoint's");
 

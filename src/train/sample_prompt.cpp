@@ -8,8 +8,6 @@
 
 namespace samri::train {
 
-namespace F = torch::nn::functional;
-
 InputFrame InputFrame::of(std::int64_t height, std::int64_t width, std::int64_t img_size) {
   if (height <= 0 || width <= 0) throw Error("input frame of an empty slice");
   const double scale = static_cast<double>(img_size) / static_cast<double>(std::max(height, width));
@@ -111,19 +109,48 @@ SamplePrompt sample_prompt(const std::array<std::int64_t, 4>& box, const torch::
   return p;
 }
 
-torch::Tensor low_res_target(const torch::Tensor& mask, const InputFrame& frame,
+namespace {
+
+// The source index of torch's nearest resize (upsample_nearest in LibTorch 1.13 and 2.x).
+std::int64_t nearest_source(std::int64_t dst, std::int64_t in, std::int64_t out) {
+  if (out == in) return dst;
+  if (out == 2 * in) return dst >> 1;
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  return std::min(static_cast<std::int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
+}
+
+// For each low-res row (or column): the original row it samples through the input frame, or -1
+// in the padding.
+std::vector<std::int64_t> low_res_sources(std::int64_t low_res, std::int64_t img_size,
+                                          std::int64_t resized, std::int64_t original) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(low_res));
+  for (std::int64_t i = 0; i < low_res; ++i) {
+    const std::int64_t frame = nearest_source(i, img_size, low_res);
+    out[i] = frame < resized ? nearest_source(frame, original, resized) : -1;
+  }
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor low_res_target(const torch::Tensor& mask_in, const InputFrame& frame,
                              std::int64_t low_res) {
-  const torch::Tensor m = mask.to(torch::kFloat32).view({1, 1, frame.height, frame.width});
-  torch::Tensor resized =
-      F::interpolate(m, F::InterpolateFuncOptions()
-                            .size(std::vector<int64_t>{frame.resized_height, frame.resized_width})
-                            .mode(torch::kNearest));
-  resized = F::pad(resized, F::PadFuncOptions({0, frame.img_size - frame.resized_width, 0,
-                                               frame.img_size - frame.resized_height}));
-  return F::interpolate(resized, F::InterpolateFuncOptions()
-                                     .size(std::vector<int64_t>{low_res, low_res})
-                                     .mode(torch::kNearest))
-      .view({low_res, low_res});
+  // The two nearest resizes and the padding composed into one lookup per pixel: the same result
+  // as interpolating a img_size^2 float image, without building it.
+  const torch::Tensor mask = mask_in.to(torch::kBool).contiguous();
+  const bool* m = mask.data_ptr<bool>();
+  const auto rows = low_res_sources(low_res, frame.img_size, frame.resized_height, frame.height);
+  const auto cols = low_res_sources(low_res, frame.img_size, frame.resized_width, frame.width);
+  torch::Tensor out = torch::zeros({low_res, low_res}, torch::kFloat32);
+  float* o = out.data_ptr<float>();
+  for (std::int64_t i = 0; i < low_res; ++i) {
+    if (rows[i] < 0) continue;
+    const bool* row = m + rows[i] * frame.width;
+    for (std::int64_t j = 0; j < low_res; ++j) {
+      if (cols[j] >= 0 && row[cols[j]]) o[i * low_res + j] = 1;
+    }
+  }
+  return out;
 }
 
 }  // namespace samri::train

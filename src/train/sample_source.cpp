@@ -1,6 +1,8 @@
 #include "samri/train/sample_source.h"
 
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "samri/core/error.h"
 
@@ -60,20 +62,30 @@ TrainBatch SampleSource::batch(const std::vector<std::int64_t>& samples,
   b.targets = torch::empty({n, 1, low_res, low_res}, torch::kFloat32);
   b.samples = samples;
   auto boxes = b.boxes.accessor<float, 2>();
+  std::optional<torch::TensorAccessor<float, 3>> points;
+  if (rules.with_point) points.emplace(b.points.accessor<float, 3>());
+  // Samples of one slice in a batch read its label map once.
+  std::map<std::pair<std::size_t, std::int64_t>, torch::Tensor> label_maps;
   for (std::int64_t i = 0; i < n; ++i) {
     const Ref& r = refs_.at(static_cast<std::size_t>(samples[i]));
     const store::EmbeddingStore& st = *stores_[r.store];
     const auto& s = st.samples()[static_cast<std::size_t>(r.sample)];
     const auto& slice = st.slices()[static_cast<std::size_t>(s.slice)];
-    st.read_embedding(s.slice, b.embeddings[i]);
-    const torch::Tensor mask = st.label_map(s.slice) == static_cast<int>(s.label);
+    if (embedder_) {
+      embedder_(st, s.slice, b.embeddings[i]);
+    } else {
+      st.read_embedding(s.slice, b.embeddings[i]);
+    }
+    auto [at, fresh] = label_maps.try_emplace({r.store, s.slice});
+    if (fresh) at->second = st.label_map(s.slice);
+    const torch::Tensor mask = at->second == static_cast<int>(s.label);
     const InputFrame frame = InputFrame::of(slice.height, slice.width, img_size);
     SampleRandom random(seed, epoch, keys[static_cast<std::size_t>(i)]);
     const SamplePrompt prompt = sample_prompt(s.box, mask, frame, rules, random);
     for (int k = 0; k < 4; ++k) boxes[i][k] = prompt.box[k];
     if (prompt.point) {
-      b.points[i][0][0] = (*prompt.point)[0];
-      b.points[i][0][1] = (*prompt.point)[1];
+      (*points)[i][0][0] = (*prompt.point)[0];
+      (*points)[i][0][1] = (*prompt.point)[1];
     }
     b.targets[i][0].copy_(low_res_target(mask, frame, low_res));
   }

@@ -14,6 +14,7 @@
 #include "samri/model/checkpoint.h"
 #include "samri/model/encoder_fingerprint.h"
 #include "samri/model/runtime.h"
+#include "samri/train/online_embedder.h"
 #include "samri/train/run_directory.h"
 #include "samri/train/train_options.h"
 #include "samri/train/validation.h"
@@ -109,6 +110,18 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& checkpoint
           {"config", config}};
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Where a logging window's time went: waiting for batches (what the prefetch did not hide),
+// forward and backward, and the optimiser step.
+struct StepTimes {
+  double data = 0, compute = 0, optimizer = 0;
+};
+
 struct Best {
   std::optional<double> seen, zeroshot;
 };
@@ -197,8 +210,10 @@ class Training {
   std::unique_ptr<SampleSource> train_, seen_, zeroshot_;
   std::unique_ptr<DecoderTrainer> trainer_;
   std::unique_ptr<EpochSampler> sampler_;
+  std::shared_ptr<OnlineEmbedder> online_;
   PromptRules train_rules_, val_rules_;
   Best best_;
+  StepTimes times_;
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
 };
 
@@ -233,6 +248,18 @@ void Training::open() {
   }
 
   const model::SamConfig architecture = train_stores_.front()->config();
+  if (o_.embed_online) {
+    // Table S6's comparison: the encoder on the slice images at every step, as the store's was.
+    online_ = std::make_shared<OnlineEmbedder>(o_.checkpoint, architecture,
+                                               model::parse_device(c_.device),
+                                               train_stores_.front()->metadata().precision);
+    for (auto* source : {train_.get(), seen_.get(), zeroshot_.get()}) {
+      source->set_embedder(
+          [online = online_](const store::EmbeddingStore& st, std::int64_t slice,
+                             torch::Tensor out) { online->embed(st, slice, out); });
+    }
+    spdlog::info("--embed-online: the image encoder runs on every sample's slice at every step");
+  }
   trainer_ = std::make_unique<DecoderTrainer>(architecture, base_, o_.checkpoint, c_,
                                               model::parse_device(c_.device));
   sampler_ =
@@ -268,10 +295,14 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
   std::future<TrainBatch> next = std::async(std::launch::async, load, 0);
   std::vector<std::int64_t> seen_samples;
   for (std::int64_t begin = 0; begin < per_process; begin += micro) {
+    const auto wait_start = Clock::now();
     TrainBatch batch = next.get();
+    const auto compute_start = Clock::now();
+    times_.data += seconds_between(wait_start, compute_start);
     if (begin + micro < per_process) next = std::async(std::launch::async, load, begin + micro);
     const double weight = static_cast<double>(batch.size()) / static_cast<double>(global);
     const LossTerms t = trainer_->accumulate(batch, weight);
+    times_.compute += seconds_between(compute_start, Clock::now());
     sum.loss += t.loss * weight;
     sum.focal += t.focal * weight;
     sum.dice += t.dice * weight;
@@ -287,7 +318,9 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
                 (seen_samples.size() > 8 ? ", ..." : "") + "); " + run_.file("last.pth").string() +
                 " keeps the last good weights");
   }
+  const auto step_start = Clock::now();
   trainer_->step(learning_rate(c_, step, steps_per_epoch_ * c_.epochs));
+  times_.optimizer += seconds_between(step_start, Clock::now());
   return sum;
 }
 
@@ -387,14 +420,20 @@ TrainSummary Training::run() {
                           {"focal", t.focal.item<double>()},
                           {"dice_loss", t.dice.item<double>()},
                           {"lr", learning_rate(c_, step - 1, steps_per_epoch_ * c_.epochs)},
-                          {"samples_per_s", seconds > 0 ? window_samples / seconds : 0.0}});
+                          {"samples_per_s", seconds > 0 ? window_samples / seconds : 0.0},
+                          {"data_wait_s", times_.data},
+                          {"forward_backward_s", times_.compute},
+                          {"optimizer_s", times_.optimizer}});
+      times_ = StepTimes();
       window_start = std::chrono::steady_clock::now();
       window_samples = 0;
     }
     const bool epoch_end = step % steps_per_epoch_ == 0;
     if ((c_.val_every_steps > 0 && step % c_.val_every_steps == 0) ||
         (c_.val_every_steps == 0 && epoch_end)) {
+      const auto val_start = Clock::now();
       validate_all(step, epoch);
+      window_start += Clock::now() - val_start;  // samples/s counts training only
     }
     if (epoch_end && c_.save_every_epochs > 0 && (epoch + 1) % c_.save_every_epochs == 0) {
       char name[32];

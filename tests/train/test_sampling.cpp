@@ -181,4 +181,24 @@ TEST(LowResTarget, NearestResizePadAndDownsample) {
   EXPECT_TRUE(torch::equal(t, expected)) << t;
 }
 
+TEST(LowResTarget, EqualsTorchNearestResizePadResizeOnOddSizes) {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(3);
+  for (const auto& [h, w] :
+       std::vector<std::pair<int64_t, int64_t>>{{140, 170}, {97, 61}, {256, 256}}) {
+    const auto mask = torch::rand({h, w}) > 0.6;
+    const auto f = InputFrame::of(h, w, 1024);
+    auto x = F::interpolate(mask.to(torch::kFloat32).view({1, 1, h, w}),
+                            F::InterpolateFuncOptions()
+                                .size(std::vector<int64_t>{f.resized_height, f.resized_width})
+                                .mode(torch::kNearest));
+    x = F::pad(x, F::PadFuncOptions({0, 1024 - f.resized_width, 0, 1024 - f.resized_height}));
+    x = F::interpolate(
+            x,
+            F::InterpolateFuncOptions().size(std::vector<int64_t>{256, 256}).mode(torch::kNearest))
+            .view({256, 256});
+    EXPECT_TRUE(torch::equal(samri::train::low_res_target(mask, f, 256), x)) << h << "x" << w;
+  }
+}
+
 }  // namespace

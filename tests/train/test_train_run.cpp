@@ -333,4 +333,22 @@ TEST_F(TrainRun, ANonFiniteLossStopsNamingTheStepAndSamplesAndKeepsLastGood) {
   EXPECT_FALSE(fs::exists(fs::path(o.output) / "last.pth"));
 }
 
+TEST_F(TrainRun, EmbedOnlineRunsTheEncoderAndMatchesTheStoredRun) {
+  auto stored = options("stored");
+  stored.config.max_steps = 2;
+  samri::train::run_train(stored);
+  auto online = options("online");
+  online.config.max_steps = 2;
+  online.embed_online = true;
+  samri::train::run_train(online);
+  const auto a = metric_lines(stored.output, "step");
+  const auto b = metric_lines(online.output, "step");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_NEAR(b[i]["loss"].get<double>(), a[i]["loss"].get<double>(),
+                1e-5 * a[i]["loss"].get<double>());
+  }
+}
+
 }  // namespace

@@ -34,6 +34,11 @@ class SampleSource {
   // "<store>: <slice name> label <value>" for messages.
   std::string describe(std::int64_t sample) const;
 
+  // Embeddings computed by `embedder` instead of read from the stores (--embed-online).
+  using Embedder =
+      std::function<void(const store::EmbeddingStore&, std::int64_t slice, torch::Tensor out)>;
+  void set_embedder(Embedder embedder) { embedder_ = std::move(embedder); }
+
   // A batch of `samples`; sample i's prompt is drawn from SampleRandom(seed, epoch, keys[i]).
   TrainBatch batch(const std::vector<std::int64_t>& samples, const std::vector<std::int64_t>& keys,
                    std::int64_t epoch, std::uint64_t seed, const PromptRules& rules) const;
@@ -46,6 +51,7 @@ class SampleSource {
   std::string name_;
   std::vector<std::shared_ptr<const store::EmbeddingStore>> stores_;
   std::vector<Ref> refs_;
+  Embedder embedder_;
 };
 
 }  // namespace samri::train

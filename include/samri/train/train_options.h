@@ -19,7 +19,8 @@ struct TrainOptions {
   std::string resume;                     // "" start, "yes" continue, "auto" continue if possible
   bool force = false;                     // start over in a run directory that holds a run
   bool allow_mismatch = false;            // stores of another encoder than the checkpoint's
-  int rank = 0;                           // data-parallel rank and world size
+  bool embed_online = false;  // run the encoder at every step instead of reading the stores
+  int rank = 0;               // data-parallel rank and world size
   int world = 1;
 };
 

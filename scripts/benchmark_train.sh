@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Decoder training speed: samri-train (ViT-B decoder on stored embeddings of real Colin27 slices,
+# data loading included) beside the reference training step in Debian's python3-torch
+# (scripts/reference_train_step.py: same decoder, loss and AdamW, fp32, data excluded), in one run.
+# Also the peak RSS of samri-train at batch 64.
+# Usage: scripts/benchmark_train.sh [threads] [steps]   (after scripts/build.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${1:-$(nproc)}
+STEPS=${2:-8}
+BUILD=${SAMRI_BUILD_DIR:-build}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+TEMPLATES=/usr/share/mricron/templates
+PY=/usr/bin/python3
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$BUILD/apps/samri-checkpoint" init --model vit_b --seed 0 --output "$WORK/vit_b.pth" -q
+echo "image,label,patient" >"$WORK/colin.csv"
+echo "$TEMPLATES/ch2.nii.gz,$TEMPLATES/aal.nii.gz,colin" >>"$WORK/colin.csv"
+# The 9 middle axial slices: enough samples for several batches of 64.
+"$BUILD/apps/samri-preprocess" --list "$WORK/colin.csv" --output "$WORK/slices" --axis 2 \
+  --peripheral-fraction 0.48 -q
+"$BUILD/apps/samri-embed" --checkpoint "$WORK/vit_b.pth" --data "$WORK/slices" \
+  --output "$WORK/store" --precision bf16 --threads "$THREADS" -q
+"$BUILD/apps/samri-embed" info "$WORK/store" | head -3
+
+# Mean samples/s of the logged steps after the first two (warm-up).
+rate() {
+  $PY - "$1" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+steps = [r["samples_per_s"] for r in rows if r["kind"] == "step"][2:]
+print(f"{sum(steps) / len(steps):.2f}")
+PYEOF
+}
+
+for precision in fp32 bf16; do
+  "$BUILD/apps/samri-train" --checkpoint "$WORK/vit_b.pth" --train "$WORK/store" \
+    --batch-size 8 --max-steps $((STEPS + 2)) --samples-per-dataset 0 --log-every-steps 1 \
+    --lr 1e-4 --threads "$THREADS" --precision "$precision" --output "$WORK/run_$precision" -q
+  echo "samri_train $precision batch=8 samples_per_s=$(rate "$WORK/run_$precision") (data loading included)"
+done
+
+/usr/bin/time -f "%M" -o "$WORK/rss" "$BUILD/apps/samri-train" --checkpoint "$WORK/vit_b.pth" \
+  --train "$WORK/store" --batch-size 64 --max-steps 2 --samples-per-dataset 0 --threads "$THREADS" \
+  --precision bf16 --output "$WORK/run_rss" -q
+echo "samri_train bf16 batch=64 peak_rss_mb=$(($(cat "$WORK/rss") / 1024))"
+/usr/bin/time -f "%M" -o "$WORK/rss" "$BUILD/apps/samri-train" --checkpoint "$WORK/vit_b.pth" \
+  --train "$WORK/store" --batch-size 64 --max-steps 2 --samples-per-dataset 0 --threads "$THREADS" \
+  --precision fp32 --output "$WORK/run_rss32" -q
+echo "samri_train fp32 batch=64 peak_rss_mb=$(($(cat "$WORK/rss") / 1024))"
+
+if $PY -c "import torch" 2>/dev/null; then
+  $PY scripts/reference_train_step.py --bench --model configs/sam_vit_b.json \
+    --checkpoint "$WORK/vit_b.pth" --batch 8 --steps "$STEPS" --warmup 2 --threads "$THREADS"
+fi
