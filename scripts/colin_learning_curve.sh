@@ -4,6 +4,7 @@
 # train on and 20 other slices held out, box prompts with +-20 px jitter, batch 8, lr 1e-4;
 # held-out Dice (validation, low-res frame) every 50 steps, beside the Dice of a filled box.
 # Usage: scripts/colin_learning_curve.sh OUTPUT_DIR [steps] [threads] [precision]
+# (SAMRI_VAL_MAX=N validates on N held-out samples spread over the set instead of all of them.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$1
@@ -50,7 +51,8 @@ PYEOF
 "$BUILD/apps/samri-train" --checkpoint "$OUT/vit_b_seed0.pth" --train "$OUT/store" \
   --output "$OUT/run" --resume auto --batch-size 8 --lr 1e-4 --samples-per-dataset 0 \
   --epochs 1000 --max-steps "$STEPS" --val-every-steps 50 --log-every-steps 10 \
-  --state-every-steps 50 --threads "$THREADS" --precision "$PRECISION"
+  --state-every-steps 50 --val-max-samples "${SAMRI_VAL_MAX:-0}" --threads "$THREADS" \
+  --precision "$PRECISION"
 
 # The Dice of the filled tightest box on the held-out samples (low-res frame, as validation).
 $PY - "$OUT" <<'PYEOF' | tee "$OUT/filled_box.txt"
