@@ -382,6 +382,9 @@ TrainSummary Training::run() {
     for (const auto& s : train_stores_)
       stores.push_back(nlohmann::json::parse(s->metadata().to_json()));
     run_.start(identity, c_.to_json(), train_stores_.front()->metadata().model_json, stores);
+  } else {
+    // This run, killed before its first resume point: it starts again from step 0.
+    run_.truncate_metrics(0);
   }
   summary.first_step = step;
   spdlog::info(

@@ -237,6 +237,14 @@ TEST_F(TrainRun, AStopSignalSavesTheStepAndResumeAutoContinues) {
   const auto second = samri::train::run_train(o);
   EXPECT_EQ(second.first_step, 1);
   EXPECT_EQ(second.steps, 6);
+  // A run killed before its first resume point starts again, without the killed run's lines.
+  auto early = options("early");
+  early.config.max_steps = 2;
+  samri::train::run_train(early);
+  fs::remove(fs::path(early.output) / "train_state.pt");
+  early.resume = "auto";
+  EXPECT_EQ(samri::train::run_train(early).first_step, 0);
+  EXPECT_EQ(metric_lines(early.output, "step").size(), 2u);
   // auto in an empty folder starts.
   auto fresh = options("fresh");
   fresh.resume = "auto";
