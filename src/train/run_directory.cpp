@@ -20,7 +20,7 @@ const char* const kCsvColumns[] = {"kind",  "step",      "epoch", "set", "loss",
 std::string csv_row(const nlohmann::json& line) {
   std::string row;
   for (const char* column : kCsvColumns) {
-    if (!row.empty() || column != kCsvColumns[0]) row += ',';
+    if (column != kCsvColumns[0]) row += ',';
     if (!line.contains(column)) continue;
     const auto& v = line[column];
     row += v.is_string() ? v.get<std::string>() : v.dump();

@@ -157,9 +157,7 @@ std::int64_t load_state(const RunDirectory& run, DecoderTrainer& trainer, Best& 
 
 void save_checkpoint(const RunDirectory& run, const std::string& name, const model::StateDict& base,
                      const DecoderTrainer& trainer) {
-  model::write_checkpoint(
-      run.file(name).string(),
-      with_trained_decoder(base, const_cast<DecoderTrainer&>(trainer).master()));
+  model::write_checkpoint(run.file(name).string(), with_trained_decoder(base, trainer.master()));
 }
 
 // The run directory's state at start: a fresh run, or the step to continue from.

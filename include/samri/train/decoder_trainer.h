@@ -44,6 +44,7 @@ class DecoderTrainer {
   torch::Tensor predict(const TrainBatch& batch);
 
   SamDecoderImpl& master() { return *master_; }
+  const SamDecoderImpl& master() const { return *master_; }
   torch::Dtype compute_dtype() const { return dtype_; }
   torch::Device device() const { return device_; }
 
