@@ -49,7 +49,7 @@ PYEOF
 "$BUILD/apps/samri-embed" --checkpoint "$OUT/vit_b_seed0.pth" --data "$OUT/subset" \
   --output "$OUT/store" --precision bf16 --threads "$THREADS" -q
 "$BUILD/apps/samri-train" --checkpoint "$OUT/vit_b_seed0.pth" --train "$OUT/store" \
-  --output "$OUT/run" --resume auto --batch-size 8 --lr 1e-4 --samples-per-dataset 0 \
+  --output "$OUT/run-$PRECISION" --resume auto --batch-size 8 --lr 1e-4 --samples-per-dataset 0 \
   --epochs 1000 --max-steps "$STEPS" --val-every-steps 50 --log-every-steps 10 \
   --state-every-steps 50 --val-max-samples "${SAMRI_VAL_MAX:-0}" --threads "$THREADS" \
   --precision "$PRECISION"
@@ -80,6 +80,6 @@ print(f"filled box Dice on {len(dices)} held-out samples (original size): {np.me
 PYEOF
 if $PY -c "import matplotlib" 2>/dev/null; then
   fb=$(grep -o '[0-9.]*$' "$OUT/filled_box.txt")
-  $PY scripts/plot_training.py "$OUT/run" --smooth 5 --title "samri-train, random ViT-B, Colin27" \
-    --hline "$fb:filled box" --output "$OUT/curve.png" --csv "$OUT/heldout_dice.csv"
+  $PY scripts/plot_training.py "$OUT/run-$PRECISION" --smooth 5 --title "samri-train, random ViT-B, Colin27" \
+    --hline "$fb:filled box" --output "$OUT/curve-$PRECISION.png" --csv "$OUT/heldout_dice-$PRECISION.csv"
 fi

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "samri/core/error.h"
+#include "samri/model/cpu_low_precision.h"
 #include "samri/model/layer_norm_2d.h"
 
 namespace samri::model {
@@ -25,13 +26,6 @@ torch::Tensor upsample2x_forward(torch::nn::ConvTranspose2dImpl& conv, const tor
                                         conv.weight.reshape({c, out * 4}));
   return y.view({b, h, w, out, 2, 2}).permute({0, 3, 1, 4, 2, 5}).reshape({b, out, 2 * h, 2 * w}) +
          conv.bias.view({1, -1, 1, 1});
-}
-
-// GELU; in float32 for other dtypes on the CPU, whose bf16 GELU backward gives NaN in LibTorch
-// 1.13 (found by anomaly detection in bf16 training).
-torch::Tensor gelu_any_dtype(const torch::Tensor& x) {
-  if (x.scalar_type() == torch::kFloat32 || !x.device().is_cpu()) return torch::gelu(x);
-  return torch::gelu(x.to(torch::kFloat32)).to(x.scalar_type());
 }
 
 }  // namespace
@@ -109,8 +103,8 @@ std::pair<torch::Tensor, torch::Tensor> MaskDecoderImpl::predict_masks(
 torch::Tensor MaskDecoderImpl::upscale(const torch::Tensor& x) {
   auto& seq = *output_upscaling_;
   torch::Tensor y = upsample2x_forward(*seq[0]->as<torch::nn::ConvTranspose2dImpl>(), x);
-  y = gelu_any_dtype(seq[1]->as<LayerNorm2dImpl>()->forward(y));
-  return gelu_any_dtype(upsample2x_forward(*seq[3]->as<torch::nn::ConvTranspose2dImpl>(), y));
+  y = robust_gelu(seq[1]->as<LayerNorm2dImpl>()->forward(y));
+  return robust_gelu(upsample2x_forward(*seq[3]->as<torch::nn::ConvTranspose2dImpl>(), y));
 }
 
 torch::Tensor MaskDecoderImpl::hypernetwork_weights(const torch::Tensor& mask_tokens_out) {

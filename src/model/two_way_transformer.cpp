@@ -4,12 +4,13 @@
 #include <string>
 
 #include "samri/core/error.h"
+#include "samri/model/cpu_low_precision.h"
 
 namespace samri::model {
 
 namespace {
 
-torch::nn::LayerNorm layer_norm(int64_t dim) {
+torch::nn::LayerNorm make_layer_norm(int64_t dim) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}));
 }
 
@@ -56,13 +57,13 @@ TwoWayAttentionBlockImpl::TwoWayAttentionBlockImpl(int64_t embedding_dim, int64_
     : skip_first_layer_pe_(skip_first_layer_pe) {
   // Registration order follows the reference so that state_dict order matches too.
   self_attn_ = register_module("self_attn", Attention(embedding_dim, num_heads));
-  norm1_ = register_module("norm1", layer_norm(embedding_dim));
+  norm1_ = register_module("norm1", make_layer_norm(embedding_dim));
   cross_attn_token_to_image_ = register_module(
       "cross_attn_token_to_image", Attention(embedding_dim, num_heads, attention_downsample_rate));
-  norm2_ = register_module("norm2", layer_norm(embedding_dim));
+  norm2_ = register_module("norm2", make_layer_norm(embedding_dim));
   mlp_ = register_module("mlp", MLPBlock(embedding_dim, mlp_dim));
-  norm3_ = register_module("norm3", layer_norm(embedding_dim));
-  norm4_ = register_module("norm4", layer_norm(embedding_dim));
+  norm3_ = register_module("norm3", make_layer_norm(embedding_dim));
+  norm4_ = register_module("norm4", make_layer_norm(embedding_dim));
   cross_attn_image_to_token_ = register_module(
       "cross_attn_image_to_token", Attention(embedding_dim, num_heads, attention_downsample_rate));
 }
@@ -77,16 +78,17 @@ std::pair<torch::Tensor, torch::Tensor> TwoWayAttentionBlockImpl::forward(
     const torch::Tensor q = queries_in + query_pe;
     queries = queries_in + self_attn_(q, q, queries_in);
   }
-  queries = norm1_(queries);
+  queries = robust_layer_norm(*norm1_, queries);
 
   torch::Tensor keys = keys_in;
-  queries = norm2_(queries + cross_attn_token_to_image_(queries + query_pe, keys + key_pe, keys));
-  queries = norm3_(queries + mlp_(queries));
+  queries = robust_layer_norm(
+      *norm2_, queries + cross_attn_token_to_image_(queries + query_pe, keys + key_pe, keys));
+  queries = robust_layer_norm(*norm3_, queries + mlp_(queries));
 
   // The image attends to the tokens: image positions are the queries of this attention.
   const torch::Tensor q = queries + query_pe;
   const torch::Tensor k = keys + key_pe;
-  keys = norm4_(keys + cross_attn_image_to_token_(k, q, queries));
+  keys = robust_layer_norm(*norm4_, keys + cross_attn_image_to_token_(k, q, queries));
   return {queries, keys};
 }
 
@@ -102,7 +104,7 @@ TwoWayTransformerImpl::TwoWayTransformerImpl(int64_t depth, int64_t embedding_di
   register_module("layers", list);
   final_attn_token_to_image_ = register_module(
       "final_attn_token_to_image", Attention(embedding_dim, num_heads, attention_downsample_rate));
-  norm_final_attn_ = register_module("norm_final_attn", layer_norm(embedding_dim));
+  norm_final_attn_ = register_module("norm_final_attn", make_layer_norm(embedding_dim));
 }
 
 std::pair<torch::Tensor, torch::Tensor> TwoWayTransformerImpl::forward(
@@ -117,7 +119,7 @@ std::pair<torch::Tensor, torch::Tensor> TwoWayTransformerImpl::forward(
   }
   const torch::Tensor attn =
       final_attn_token_to_image_(queries + point_embedding, keys + key_pe, keys);
-  queries = norm_final_attn_(queries + attn);
+  queries = robust_layer_norm(*norm_final_attn_, queries + attn);
   return {queries, keys};
 }
 

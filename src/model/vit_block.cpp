@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "samri/core/error.h"
+#include "samri/model/cpu_low_precision.h"
 
 namespace samri::model {
 namespace {
@@ -217,7 +218,7 @@ VitBlockImpl::VitBlockImpl(const VitBlockOptions& options) : window_size_(option
 }
 
 torch::Tensor VitBlockImpl::forward(const torch::Tensor& x) {
-  auto y = norm1_(x);
+  auto y = robust_layer_norm(*norm1_, x);
   if (window_size_ > 0) {
     const auto windows = window_partition(y, window_size_);
     y = window_unpartition(attn_(windows.tokens), window_size_, windows, x.size(1), x.size(2));
@@ -226,7 +227,7 @@ torch::Tensor VitBlockImpl::forward(const torch::Tensor& x) {
   }
   const auto mid = x + y;
   // The MLP output is fresh and not saved for backward, so the residual can go into it.
-  return mlp_(norm2_(mid)).add_(mid);
+  return mlp_(robust_layer_norm(*norm2_, mid)).add_(mid);
 }
 
 }  // namespace samri::model

@@ -103,6 +103,15 @@ bool DecoderTrainer::step(double lr) {
   return true;
 }
 
+std::string DecoderTrainer::first_non_finite_gradient() const {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : master_->mask_decoder->named_parameters()) {
+    const torch::Tensor& g = item.value().grad();
+    if (g.defined() && !torch::isfinite(g).all().item<bool>()) return item.key();
+  }
+  return "";
+}
+
 torch::Tensor DecoderTrainer::predict(const TrainBatch& batch) {
   torch::NoGradGuard no_grad;
   const torch::Tensor points =

@@ -306,15 +306,21 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
     sum.dice += t.dice * weight;
     seen_samples.insert(seen_samples.end(), batch.samples.begin(), batch.samples.end());
   }
-  if (!std::isfinite(sum.loss.item<double>())) {
+  auto refuse = [&](const std::string& what) {
     std::ostringstream ids;
     for (std::size_t i = 0; i < seen_samples.size() && i < 8; ++i) {
       ids << (i ? ", " : "") << train_->describe(seen_samples[i]);
     }
-    throw Error("step " + std::to_string(step + 1) + ": the loss is " +
-                std::to_string(sum.loss.item<double>()) + " (samples: " + ids.str() +
+    throw Error("step " + std::to_string(step + 1) + ": " + what + " (samples: " + ids.str() +
                 (seen_samples.size() > 8 ? ", ..." : "") + "); " + run_.file("last.pth").string() +
                 " keeps the last good weights");
+  };
+  if (!std::isfinite(sum.loss.item<double>())) {
+    refuse("the loss is " + std::to_string(sum.loss.item<double>()));
+  }
+  if (!trainer_->scales_loss()) {
+    const std::string bad = trainer_->first_non_finite_gradient();
+    if (!bad.empty()) refuse("the gradient of mask_decoder." + bad + " is not finite");
   }
   const auto step_start = Clock::now();
   trainer_->step(learning_rate(c_, step, steps_per_epoch_ * c_.epochs));

@@ -40,6 +40,10 @@ class DecoderTrainer {
   // Clips, takes an AdamW step at `lr` and zeroes the gradients. Returns false when fp16 loss
   // scaling found non-finite gradients (the step is then skipped and the scale lowered).
   bool step(double lr);
+  // The name of the first mask-decoder parameter whose accumulated gradient holds a NaN or an
+  // infinity, or "" when all are finite. (With fp16 loss scaling such a step is skipped instead.)
+  std::string first_non_finite_gradient() const;
+  bool scales_loss() const { return dtype_ == torch::kFloat16; }
   // Logits (B, 1, L, L) float32 without gradient, in the compute dtype.
   torch::Tensor predict(const TrainBatch& batch);
 
