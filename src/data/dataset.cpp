@@ -29,7 +29,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_image_file(const fs::path& p) {
+bool has_image_extension(const fs::path& p) {
   const std::string name = lower(p.filename().string());
   for (const char* ext : kExtensions) {
     if (ends_with(name, ext)) return true;
@@ -46,7 +46,7 @@ std::vector<fs::path> list_entries(const fs::path& folder, bool allow_folders) {
       if (name.empty() || name[0] == '.') continue;
       if (entry.is_directory()) {
         if (allow_folders) out.push_back(entry.path());
-      } else if (is_image_file(entry.path())) {
+      } else if (has_image_extension(entry.path())) {
         out.push_back(entry.path());
       }
     }
@@ -254,6 +254,24 @@ void check_unique_cases(const std::vector<DatasetCase>& cases, const std::string
   }
 }
 
+bool is_image_file(const fs::path& path) { return has_image_extension(path); }
+
+namespace {
+
+// nnU-Net v2's dataset.json: {"background": 0, "liver": 1, "tumour": [1, 2]} (name -> value, or
+// values for a region, which has no single value and is skipped).
+bool read_name_to_value(const json& j, std::map<std::int64_t, std::string>& names) {
+  for (const auto& [key, value] : j.items()) {
+    if (!value.is_number_integer() && !value.is_array()) return false;
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_number_integer()) names[value.get<std::int64_t>()] = key;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::map<std::int64_t, std::string> read_label_names(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(file.string() + ": cannot open the label names file");
@@ -262,6 +280,7 @@ std::map<std::int64_t, std::string> read_label_names(const fs::path& file) {
     json j = parse_json(in, file.string());
     if (j.is_object() && j.contains("labels")) j = j["labels"];
     if (!j.is_object()) throw Error(file.string() + ": expected {\"value\": \"name\", ...}");
+    if (read_name_to_value(j, names)) return names;
     for (const auto& [key, value] : j.items()) {
       std::size_t used = 0;
       std::int64_t v = 0;

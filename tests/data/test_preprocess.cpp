@@ -324,6 +324,13 @@ TEST(Preprocess, LabelNamesFromLookupTablesAndJson) {
   std::ofstream(dir / "names.json") << R"({"2": "liver"})";
   names = samri::data::read_label_names(dir / "names.json");
   EXPECT_EQ(names.at(2), "liver");
+  // nnU-Net v2: name -> value, regions (lists of values) skipped.
+  std::ofstream(dir / "dataset.json")
+      << R"({"labels": {"background": 0, "liver": 1, "tumour": 2, "whole": [1, 2]}})";
+  names = samri::data::read_label_names(dir / "dataset.json");
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_EQ(names.at(1), "liver");
+  EXPECT_EQ(names.at(2), "tumour");
   std::ofstream(dir / "bad.txt") << "one two\n";
   EXPECT_THROW(samri::data::read_label_names(dir / "bad.txt"), samri::Error);
 }

@@ -34,7 +34,11 @@ void check_unique_cases(const std::vector<DatasetCase>& cases, const std::string
 // The file name without its image extension (".nii.gz" counts as one).
 std::string image_stem(const std::filesystem::path& path);
 
-// Label names from JSON ({"1": "liver", ...} or {"labels": {...}}) or from a lookup table of
+// True for the volume formats read from folders: .nii.gz, .nii, .nrrd, .nhdr, .mha, .mhd.
+bool is_image_file(const std::filesystem::path& path);
+
+// Label names from JSON ({"1": "liver", ...}, {"labels": {...}}, or nnU-Net v2's
+// {"labels": {"background": 0, "liver": 1}}) or from a lookup table of
 // "value name [more columns]" lines (CRLF and '#' comments tolerated), as aal.nii.txt.
 std::map<std::int64_t, std::string> read_label_names(const std::filesystem::path& file);
 
