@@ -1,9 +1,12 @@
 #include "samri/eval/eval_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <thread>
 
 #include "samri/core/atomic_file.h"
+#include "samri/core/error.h"
 #include "samri/eval/method_summary.h"
 #include "samri/eval/report_tables.h"
 
@@ -68,6 +71,30 @@ void write_tables(const std::filesystem::path& dir, const std::vector<Table>& ta
 }
 
 }  // namespace
+
+ReportOptions EvalSettings::report_options(nlohmann::json metric_settings) const {
+  if (empty_distance != "nan" && empty_distance != "diagonal") {
+    throw Error("--empty-distance '" + empty_distance + "': expected nan or diagonal");
+  }
+  ReportOptions r;
+  r.columns.hd95 = hd95;
+  r.columns.nsd = !std::isnan(nsd_tolerance);
+  r.size_bins = SizeBins::parse(size_bins);
+  r.baseline = baseline;
+  r.holm = holm;
+  r.provenance = provenance;
+  metric_settings["empty_distance"] = empty_distance;
+  metric_settings["hd95"] = "max of the two directed 95th percentiles (linear interpolation)";
+  metric_settings["nsd_tolerance"] =
+      std::isnan(nsd_tolerance) ? nlohmann::json() : nlohmann::json(nsd_tolerance);
+  r.metric_settings = metric_settings;
+  return r;
+}
+
+int EvalSettings::worker_count() const {
+  return threads > 0 ? threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 void write_report(const std::filesystem::path& dir, std::vector<CaseRecord>& cases,
                   ReportOptions options) {

@@ -222,12 +222,8 @@ std::vector<CaseRecord> score_file(const FilePair& pair, const MaskEvalOptions& 
 
 Scoring scoring_of(const MaskEvalOptions& o) {
   Scoring s;
-  if (o.empty_distance == "diagonal") {
-    s.empty_as_diagonal = true;
-  } else if (o.empty_distance != "nan") {
-    throw Error("--empty-distance '" + o.empty_distance + "': expected nan or diagonal");
-  }
-  s.metric.nsd_tolerance = o.nsd_tolerance;
+  s.empty_as_diagonal = o.settings.empty_as_diagonal();
+  s.metric.nsd_tolerance = o.settings.nsd_tolerance;
   s.millimetres = o.millimetres;
   s.per_volume = o.per_volume;
   s.binary = o.binary;
@@ -264,8 +260,7 @@ std::vector<CaseRecord> score_all(const std::vector<FilePair>& pairs, const Mask
       progress.advance();
     }
   };
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const auto n = static_cast<std::size_t>(o.threads > 0 ? static_cast<unsigned>(o.threads) : hw);
+  const auto n = static_cast<std::size_t>(o.settings.worker_count());
   std::vector<std::thread> workers;
   for (std::size_t t = 0; t < std::min(n, pairs.size()); ++t) workers.emplace_back(work);
   for (auto& w : workers) w.join();
@@ -295,32 +290,20 @@ void report_one_sided_labels(const std::vector<CaseRecord>& cases) {
 
 EvalSummary run_mask_eval(const MaskEvalOptions& o) {
   if (o.predictions.empty()) throw Error("no predictions to score (--pred)");
+  const ReportOptions report = o.settings.report_options(
+      {{"units", o.millimetres ? "mm" : "pixels"},
+       {"mode", o.per_volume ? "3-D per volume" : "2-D per slice"},
+       {"surface", o.per_volume ? "6-connected erosion" : "4-connected erosion"}});
   const Scoring scoring = scoring_of(o);
-  SizeBins bins = SizeBins::parse(o.size_bins);
   const std::vector<FilePair> pairs = pair_files(o);
   std::vector<CaseRecord> cases = score_all(pairs, o, scoring);
   if (cases.empty()) throw Error(o.reference.string() + ": no labelled pixels on either side");
   report_one_sided_labels(cases);
-  ReportOptions r;
-  r.columns.hd95 = o.hd95;
-  r.columns.nsd = !std::isnan(o.nsd_tolerance);
-  r.size_bins = bins;
-  r.baseline = o.baseline;
-  r.holm = o.holm;
-  r.provenance = o.provenance;
-  r.metric_settings = {
-      {"units", o.millimetres ? "mm" : "pixels"},
-      {"mode", o.per_volume ? "3-D per volume" : "2-D per slice"},
-      {"surface", o.per_volume ? "6-connected erosion" : "4-connected erosion"},
-      {"empty_distance", o.empty_distance},
-      {"hd95", "max of the two directed 95th percentiles (linear)"},
-      {"nsd_tolerance",
-       std::isnan(o.nsd_tolerance) ? nlohmann::json() : nlohmann::json(o.nsd_tolerance)}};
-  write_report(o.output, cases, r);
+  write_report(o.settings.output, cases, report);
   spdlog::info("{} cases from {} file(s) scored; report in {}", cases.size(), pairs.size(),
-               o.output.string());
+               o.settings.output.string());
   return {static_cast<std::int64_t>(cases.size()), static_cast<std::int64_t>(pairs.size()),
-          o.output};
+          o.settings.output};
 }
 
 }  // namespace samri::eval

@@ -1,7 +1,7 @@
 #include "samri/eval/report_tables.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -51,9 +51,8 @@ Index index_of(const std::vector<GroupSummary>& all, const std::string& by) {
     ix.cell[{g.group, g.method}] = &g;
   }
   if (by == "size_bin") {
-    std::stable_sort(ix.groups.begin(), ix.groups.end(), [](const auto& a, const auto& b) {
-      return size_rank(a) < size_rank(b);
-    });
+    std::stable_sort(ix.groups.begin(), ix.groups.end(),
+                     [](const auto& a, const auto& b) { return size_rank(a) < size_rank(b); });
   }
   return ix;
 }

@@ -53,7 +53,14 @@ SamImpl::SamImpl(const SamConfig& config) : config_(config) {
 torch::Tensor SamImpl::postprocess_masks(const torch::Tensor& low_res,
                                          std::array<int, 2> input_size,
                                          std::array<int, 2> original_size) const {
-  const int size = config_.image_encoder.img_size;
+  return postprocess_mask_logits(low_res, config_.image_encoder.img_size, input_size,
+                                 original_size);
+}
+
+torch::Tensor postprocess_mask_logits(const torch::Tensor& low_res, int img_size,
+                                      std::array<int, 2> input_size,
+                                      std::array<int, 2> original_size) {
+  const int size = img_size;
   if (input_size[0] < 1 || input_size[1] < 1 || input_size[0] > size || input_size[1] > size) {
     throw Error("postprocess_masks: input size " + std::to_string(input_size[0]) + "x" +
                 std::to_string(input_size[1]) + " is not within the " + std::to_string(size) + "x" +

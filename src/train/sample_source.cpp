@@ -37,6 +37,10 @@ const store::SampleEntry& SampleSource::entry(std::int64_t sample) const {
   return stores_[r.store]->samples()[static_cast<std::size_t>(r.sample)];
 }
 
+const store::EmbeddingStore& SampleSource::store_of(std::int64_t sample) const {
+  return *stores_[refs_.at(static_cast<std::size_t>(sample)).store];
+}
+
 std::string SampleSource::describe(std::int64_t sample) const {
   const Ref& r = refs_.at(static_cast<std::size_t>(sample));
   const auto& s = entry(sample);

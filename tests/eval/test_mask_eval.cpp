@@ -69,8 +69,8 @@ class MaskEval : public ::testing::Test {
     write_volume(dir_ / "pred" / "case1.nii.gz", pred);
     options_.predictions = {{"pred", dir_ / "pred"}};
     options_.reference = dir_ / "gt";
-    options_.output = dir_ / "out";
-    options_.threads = 1;
+    options_.settings.output = dir_ / "out";
+    options_.settings.threads = 1;
   }
   fs::path dir_;
   MaskEvalOptions options_;

@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,10 +12,10 @@ namespace samri::eval {
 
 // Options of `samri-eval --pred DIR --gt DIR`: scoring any tool's segmentations.
 struct MaskEvalOptions {
+  EvalSettings settings;
   // (method name, folder or file) pairs; the name is "pred" when the user gave none.
   std::vector<std::pair<std::string, std::filesystem::path>> predictions;
-  std::filesystem::path reference;  // folder (files matched by name) or one file
-  std::filesystem::path output;
+  std::filesystem::path reference;    // folder (files matched by name) or one file
   std::string dataset;                // the dataset column; default: the reference folder's name
   bool per_volume = false;            // 3-D metrics per volume instead of slice by slice
   int axis = -1;                      // slicing axis; -1: the preprocess rule (fewest voxels)
@@ -25,20 +24,6 @@ struct MaskEvalOptions {
   std::filesystem::path label_names;  // lookup table or (nnU-Net) dataset.json
   bool binary = false;                // refuse masks with values other than 0 and 1
   bool millimetres = false;           // distances from the image spacing
-  bool hd95 = false;
-  double nsd_tolerance = std::numeric_limits<double>::quiet_NaN();
-  std::string empty_distance = "nan";     // nan | diagonal
-  std::string size_bins = "0.005,0.035";  // cut points, or "tertiles"
-  std::string baseline;
-  bool holm = false;
-  int threads = 0;  // 0: all cores
-  nlohmann::json provenance;
-};
-
-struct EvalSummary {
-  std::int64_t cases = 0;
-  std::int64_t files = 0;
-  std::filesystem::path output;
 };
 
 // Pairs the files, scores every label on every slice (or volume) where either side has it, and

@@ -34,4 +34,9 @@ class SamImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Sam);
 
+// SamImpl::postprocess_masks without a model: for decoders run on stored embeddings.
+torch::Tensor postprocess_mask_logits(const torch::Tensor& low_res, int img_size,
+                                      std::array<int, 2> input_size,
+                                      std::array<int, 2> original_size);
+
 }  // namespace samri::model

@@ -31,6 +31,8 @@ class SampleSource {
   // The samples grouped by dataset name (for the per-dataset resampling).
   std::vector<DatasetSamples> datasets() const;
   const store::SampleEntry& entry(std::int64_t sample) const;
+  // The store a sample comes from (its slices, label maps and metadata).
+  const store::EmbeddingStore& store_of(std::int64_t sample) const;
   // "<store>: <slice name> label <value>" for messages.
   std::string describe(std::int64_t sample) const;
 

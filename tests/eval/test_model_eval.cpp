@@ -1,0 +1,189 @@
+// samri-eval's model mode on real slices (the Colin27 crop with AAL labels) embedded by the tiny
+// reference SAM: its masks equal SamPredictor's on the same stored embedding and box, prompts are
+// shared by the models, and foreign encoders are refused.
+#include "samri/eval/model_eval.h"
+
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "samri/core/error.h"
+#include "samri/data/preprocess.h"
+#include "samri/embed/embed.h"
+#include "samri/eval/mask_metrics.h"
+#include "samri/model/checkpoint.h"
+#include "samri/model/predictor.h"
+#include "samri/model/sam.h"
+#include "samri/store/embedding_store.h"
+#include "support/fixtures.h"
+
+namespace samri::eval {
+namespace {
+
+namespace fs = std::filesystem;
+using samri::test::data_path;
+
+std::vector<std::map<std::string, std::string>> read_csv(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  std::istringstream h(line);
+  for (std::string f; std::getline(h, f, ',');) header.push_back(f);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line + ",");
+    std::map<std::string, std::string> row;
+    for (const auto& name : header) std::getline(fields, row[name], ',');
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class ModelEval : public ::testing::Test {
+ protected:
+  static fs::path root_;
+
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("samri_test_eval_suite_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    std::ofstream(root_ / "colin.csv") << "image,label,patient\n"
+                                       << data_path("infer/ch2_crop.nii.gz") << ","
+                                       << data_path("infer/aal_crop.nii.gz") << ",colin\n";
+    data::PreprocessOptions p;
+    p.input_dir.clear();
+    p.list_file = (root_ / "colin.csv").string();
+    p.dataset = "colin";
+    p.output = (root_ / "slices").string();
+    p.peripheral_fraction = 0;
+    p.single_patient_split = "test";
+    data::run_preprocess(p);
+    embed::EmbedOptions e;
+    e.checkpoint = data_path("sam_tiny/sam_tiny.pth");
+    e.model = data_path("sam_tiny/sam_tiny.json");
+    e.data = {(root_ / "slices").string()};
+    e.output = (root_ / "store").string();
+    e.store_dtype = "fp32";
+    e.threads = 2;
+    e.allow_mismatch = true;
+    embed::run_embed(e);
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  void SetUp() override { dir_ = samri::test::temp_dir(); }
+
+  ModelEvalOptions options() const {
+    ModelEvalOptions o;
+    o.models = {{"tiny", data_path("sam_tiny/sam_tiny.pth")}};
+    o.test = {(root_ / "store").string()};
+    o.settings.output = fs::path(dir_) / "out";
+    o.settings.threads = 2;
+    o.batch_size = 5;
+    return o;
+  }
+
+  std::string dir_;
+};
+
+fs::path ModelEval::root_;
+
+TEST_F(ModelEval, MasksEqualSamPredictorsOnTheStoredEmbeddingAndBox) {
+  const EvalSummary summary = run_model_eval(options());
+  const store::EmbeddingStore st((root_ / "store").string());
+  ASSERT_EQ(summary.cases, static_cast<std::int64_t>(st.samples().size()));
+  const auto rows = read_csv(fs::path(dir_) / "out" / "cases.csv");
+  ASSERT_EQ(rows.size(), st.samples().size());
+
+  model::Sam sam(samri::test::tiny_config());
+  model::load_state_dict(*sam, samri::test::tiny_weights(), "tiny");
+  model::SamPredictor predictor(sam);
+  int checked = 0;
+  for (std::size_t i = 0; i < rows.size(); i += 7) {  // samples keep the store's order
+    const store::SampleEntry& e = st.samples()[i];
+    const store::SliceEntry& slice = st.slices()[static_cast<std::size_t>(e.slice)];
+    ASSERT_EQ(rows[i].at("image"), slice.name);
+    ASSERT_EQ(rows[i].at("label"), std::to_string(e.label));
+    predictor.set_embedding(st.embedding(e.slice).unsqueeze(0),
+                            {static_cast<int>(slice.height), static_cast<int>(slice.width)});
+    model::Prompt prompt;
+    prompt.box = std::array<float, 4>{static_cast<float>(e.box[0]), static_cast<float>(e.box[1]),
+                                      static_cast<float>(e.box[2]), static_cast<float>(e.box[3])};
+    const torch::Tensor mask = predictor.predict(prompt, false).logits[0] > 0;
+    const torch::Tensor reference = st.label_map(e.slice) == static_cast<int>(e.label);
+    auto to_mask = [](const torch::Tensor& t) {
+      const torch::Tensor b = t.to(torch::kUInt8).contiguous();
+      return Mask(b.data_ptr<std::uint8_t>(), b.data_ptr<std::uint8_t>() + b.numel());
+    };
+    const MaskScores s =
+        score_masks(to_mask(mask), to_mask(reference), Grid::pixels({slice.height, slice.width}));
+    EXPECT_NEAR(std::stod(rows[i].at("dice")), s.dice, 1e-12) << slice.name;
+    EXPECT_EQ(std::stoll(rows[i].at("prediction_pixels")), s.prediction_pixels) << slice.name;
+    EXPECT_EQ(std::stoll(rows[i].at("pixels")), e.pixels) << slice.name;
+    EXPECT_EQ(rows[i].at("box_x0"), std::to_string(e.box[0]));
+    ++checked;
+  }
+  EXPECT_GT(checked, 5);
+}
+
+TEST_F(ModelEval, EveryModelGetsTheSamePromptsAndPointsLieOnTheObject) {
+  ModelEvalOptions o = options();
+  o.models.emplace_back("again", data_path("sam_tiny/sam_tiny.pth"));
+  o.prompt = "both";
+  run_model_eval(o);
+  const auto rows = read_csv(fs::path(dir_) / "out" / "cases.csv");
+  const store::EmbeddingStore st((root_ / "store").string());
+  std::map<std::string, std::map<std::string, std::string>> first;
+  int points = 0;
+  for (const auto& r : rows) {
+    const std::string key = r.at("image") + "|" + r.at("label") + "|" + r.at("prompt");
+    auto [it, fresh] = first.try_emplace(key, r);
+    if (!fresh) {
+      EXPECT_EQ(it->second.at("point_x"), r.at("point_x")) << key;
+      EXPECT_EQ(it->second.at("dice"), r.at("dice")) << key;
+    }
+    if (r.at("prompt") == "box_point" && r.at("model") == "tiny") {
+      ASSERT_FALSE(r.at("point_x").empty());
+      // The point is a pixel of the object in the stored label map.
+      for (const auto& e : st.samples()) {
+        const auto& slice = st.slices()[static_cast<std::size_t>(e.slice)];
+        if (slice.name != r.at("image") || std::to_string(e.label) != r.at("label")) continue;
+        const auto x = std::stoll(r.at("point_x")), y = std::stoll(r.at("point_y"));
+        EXPECT_EQ(st.label_map(e.slice)[y][x].item<int>(), e.label) << key;
+        ++points;
+      }
+    }
+  }
+  EXPECT_EQ(rows.size(), 4 * st.samples().size());
+  EXPECT_EQ(points, static_cast<int>(st.samples().size()));
+}
+
+TEST_F(ModelEval, AModelWithAnotherEncoderIsRefusedUnlessAllowed) {
+  model::StateDict other;
+  for (const auto& [key, value] : samri::test::tiny_weights().items()) {
+    other.insert(key, key.rfind("image_encoder.", 0) == 0 ? value + 0.5 : value);
+  }
+  const std::string foreign = dir_ + "/foreign.pth";
+  model::write_checkpoint(foreign, other);
+  ModelEvalOptions o = options();
+  o.models = {{"foreign", foreign}};
+  EXPECT_THROW(run_model_eval(o), Error);
+  EXPECT_FALSE(fs::exists(o.settings.output));
+  o.allow_mismatch = true;
+  EXPECT_GT(run_model_eval(o).cases, 0);
+}
+
+TEST_F(ModelEval, NoSampleOfTheChosenSplitsIsAnError) {
+  ModelEvalOptions o = options();
+  o.splits = {"train"};
+  EXPECT_THROW(run_model_eval(o), Error);
+  o.splits = {"test"};
+  EXPECT_GT(run_model_eval(o).cases, 0);
+}
+
+}  // namespace
+}  // namespace samri::eval
