@@ -95,4 +95,32 @@ test ! -e "$OUT/bad"
 if "$BIN/samri-eval" --pred "=$OUT/same" --gt "$OUT/gt" --output "$OUT/bad" -q 2>/dev/null; then
   echo "--pred without a name was accepted"; exit 1
 fi
+# Model mode: the tiny reference model on the crop's slices, preprocessed and embedded by the
+# project's tools; two names for one checkpoint must score alike.
+echo "image,label,patient" > "$OUT/colin.csv"
+echo "$DATA/infer/ch2_crop.nii.gz,$DATA/infer/aal_crop.nii.gz,colin" >> "$OUT/colin.csv"
+"$BIN/samri-preprocess" --list "$OUT/colin.csv" --output "$OUT/slices" --peripheral-fraction 0 \
+  --single-patient-split test -q
+"$BIN/samri-embed" --checkpoint "$DATA/sam_tiny/sam_tiny.pth" --model "$DATA/sam_tiny/sam_tiny.json" \
+  --data "$OUT/slices" --output "$OUT/store" --store-dtype fp32 -q
+"$BIN/samri-eval" --model a="$DATA/sam_tiny/sam_tiny.pth" --model b="$DATA/sam_tiny/sam_tiny.pth" \
+  --test "$OUT/store" --prompt both --output "$OUT/models" --threads 2 -q
+$PY - "$OUT/models" <<'PYEOF'
+import csv, json, sys
+rows = list(csv.DictReader(open(f"{sys.argv[1]}/cases.csv")))
+a = {(r["image"], r["label"], r["prompt"]): r for r in rows if r["model"] == "a"}
+b = {(r["image"], r["label"], r["prompt"]): r for r in rows if r["model"] == "b"}
+assert a.keys() == b.keys() and len(a) > 50, len(a)
+for k in a:
+    assert a[k]["dice"] == b[k]["dice"] and a[k]["point_x"] == b[k]["point_x"], k
+assert {r["prompt"] for r in rows} == {"box", "box_point"}
+summary = json.load(open(f"{sys.argv[1]}/summary.json"))
+assert len(summary["provenance"]["models"][0]["sha256"]) == 64
+print(f"smoke_eval: model mode scored {len(rows)} cases")
+PYEOF
+if "$BIN/samri-eval" --model "$DATA/sam_tiny/sam_tiny.pth" --test "$OUT/store" --output "$OUT/bad" \
+  -q 2>"$OUT/err"; then
+  echo "--model without NAME= was accepted"; exit 1
+fi
+grep -q "NAME=PATH" "$OUT/err"
 echo "smoke_eval: ok"
