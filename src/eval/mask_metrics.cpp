@@ -7,6 +7,7 @@
 #include "samri/core/error.h"
 #include "samri/eval/distance_transform.h"
 #include "samri/eval/mask_surface.h"
+#include "samri/eval/summary_statistics.h"
 
 namespace samri::eval {
 
@@ -61,15 +62,6 @@ std::vector<double> directed_distances(const Mask& from, const Mask& to, const G
   return out;
 }
 
-// numpy.percentile's default (linear) interpolation.
-double percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q / 100.0 * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  if (lo + 1 >= v.size()) return v.back();
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[lo + 1] - v[lo]);
-}
-
 void score_surfaces(const Crop& c, const MetricOptions& options, MaskScores& s) {
   const Mask sp = mask_surface(c.prediction, c.grid), sr = mask_surface(c.reference, c.grid);
   const std::vector<double> pr = directed_distances(sp, sr, c.grid);
@@ -78,7 +70,7 @@ void score_surfaces(const Crop& c, const MetricOptions& options, MaskScores& s) 
       std::accumulate(pr.begin(), pr.end(), 0.0) + std::accumulate(rp.begin(), rp.end(), 0.0);
   s.msd = sum / static_cast<double>(pr.size() + rp.size());
   s.hd = std::max(*std::max_element(pr.begin(), pr.end()), *std::max_element(rp.begin(), rp.end()));
-  s.hd95 = std::max(percentile(pr, 95), percentile(rp, 95));
+  s.hd95 = std::max(quantile(pr, 0.95), quantile(rp, 0.95));
   if (!std::isnan(options.nsd_tolerance)) {
     auto within = [&](const std::vector<double>& v) {
       return std::count_if(v.begin(), v.end(),
