@@ -16,7 +16,11 @@ bool needs_float32_on_cpu(const torch::Tensor& x);
 // ~1e3 forward and ~1e6 backward), and bf16 training went to NaN.
 torch::Tensor robust_layer_norm(torch::nn::LayerNormImpl& norm, const torch::Tensor& x);
 
-// The CPU bf16 GELU backward gives NaN (found by anomaly detection in bf16 training).
+// GELU whose CPU backward is right for any memory layout. LibTorch 1.13's CPU gelu_backward
+// (erf form) returns uninitialised memory when the incoming gradient is channels-last and the
+// saved input is not: the case of the mask decoder's bf16 upscaling path, whose matmul-based
+// transposed convolution hands back a channels-last gradient. It showed as NaN or 1e38 weights
+// in bf16 training, depending on what the allocator had left there. bf16/fp16 run in float32.
 torch::Tensor robust_gelu(const torch::Tensor& x);
 
 }  // namespace samri::model
