@@ -1,4 +1,5 @@
 // samri-train: stage 2 of SAMRI, decoder-only fine-tuning from embedding stores.
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -8,6 +9,7 @@
 #include "common/app_common.h"
 #include "samri/core/error.h"
 #include "samri/core/stop_request.h"
+#include "samri/dist/launch_env.h"
 #include "samri/train/train_options.h"
 
 namespace {
@@ -34,6 +36,15 @@ Examples:
               --train store/brats --output runs/public --batch-size 1024 --micro-batch 32
   samri-train ... --output runs/box --resume auto      # in a requeued SLURM job
   python3 scripts/plot_training.py runs/box --output runs/box/curves.png
+
+Data-parallel: started as several processes, samri-train runs them as one job over LibTorch's
+c10d (Gloo on CPUs; NCCL when built with it). Rank, world size and rendezvous come from SLURM
+inside a job step (srun), from torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+MASTER_PORT) or from the flags below. --batch-size stays the global batch. Every rank gets the
+same command line; rank 0 writes the run directory, every rank logs to OUTPUT/logs/rank-K.log.
+  srun --ntasks 8 --gpus-per-task 1 samri-train ... --device cuda --output runs/ddp
+  for r in 0 1; do samri-train ... --rank $r --world-size 2 --master-port 29511 & done; wait
+  sbatch scripts/slurm/train.sbatch                   # multi-node, multi-GPU, requeue-safe
 )";
 
 std::string kebab(std::string key) {
@@ -80,6 +91,18 @@ int main(int argc, char** argv) {
   cli.add_flag("--allow-mismatch", o.allow_mismatch,
                "use stores made with another encoder than the checkpoint's");
 
+  int rank = -1, world = -1, local_rank = -1, master_port = -1;
+  std::string master_addr;
+  cli.add_option("--rank", rank, "data-parallel rank (default: from SLURM or RANK)");
+  cli.add_option("--world-size", world, "number of ranks (default: SLURM_NTASKS or WORLD_SIZE)");
+  cli.add_option("--local-rank", local_rank, "rank on this node: the GPU it takes");
+  cli.add_option("--master-addr", master_addr, "rendezvous host (rank 0's) [127.0.0.1]");
+  cli.add_option("--master-port", master_port,
+                 "rendezvous port [29500; under SLURM derived from the job id]");
+  cli.add_option("--backend", o.backend, "c10d backend: auto, gloo or nccl [auto]");
+  cli.add_option("--dist-timeout", o.dist_timeout_s,
+                 "seconds after which a rank that died or hangs stops the others [300]");
+
   std::map<std::string, std::string> overrides;
   const samri::train::TrainConfig defaults;
   const nlohmann::json default_values = defaults.to_json();
@@ -96,19 +119,38 @@ int main(int argc, char** argv) {
     }
   }
 
+  auto launch = [&] {
+    samri::dist::LaunchFlags flags;
+    if (rank >= 0) flags.rank = rank;
+    if (world >= 0) flags.world = world;
+    if (local_rank >= 0) flags.local_rank = local_rank;
+    if (master_port >= 0) flags.master_port = master_port;
+    if (!master_addr.empty()) flags.master_addr = master_addr;
+    o.launch = samri::dist::detect_launch(flags);
+    if (o.launch.world > 1) {
+      const auto logs = std::filesystem::path(o.output) / "logs";
+      std::filesystem::create_directories(logs);
+      log.rank = o.launch.rank;
+      log.log_file = (logs / ("rank-" + std::to_string(o.launch.rank) + ".log")).string();
+    }
+  };
+
   int status = 0;
-  const int rc = samri::app::run_main(cli, argc, argv, log, [&] {
-    if (resume->count() > 0 && o.resume.empty()) o.resume = "yes";
-    if (!o.resume.empty() && o.resume != "yes" && o.resume != "auto") {
-      throw samri::Error("--resume '" + o.resume + "': expected no value or 'auto'");
-    }
-    if (!config_file.empty()) o.config.apply_file(config_file);
-    for (const auto& [key, text] : overrides) {
-      if (!text.empty()) o.config.set(key, cli_value(text), "--" + kebab(key));
-    }
-    samri::install_stop_handlers();
-    const auto summary = samri::train::run_train(o);
-    if (summary.stopped_by_signal) status = kExitStopped;
-  });
+  const int rc = samri::app::run_main(
+      cli, argc, argv, log,
+      [&] {
+        if (resume->count() > 0 && o.resume.empty()) o.resume = "yes";
+        if (!o.resume.empty() && o.resume != "yes" && o.resume != "auto") {
+          throw samri::Error("--resume '" + o.resume + "': expected no value or 'auto'");
+        }
+        if (!config_file.empty()) o.config.apply_file(config_file);
+        for (const auto& [key, text] : overrides) {
+          if (!text.empty()) o.config.set(key, cli_value(text), "--" + kebab(key));
+        }
+        samri::install_stop_handlers();
+        const auto summary = samri::train::run_train(o);
+        if (summary.stopped_by_signal) status = kExitStopped;
+      },
+      launch);
   return rc != 0 ? rc : status;
 }

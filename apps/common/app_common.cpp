@@ -30,8 +30,11 @@ void configure_logging(const LogOptions& log) {
   if (!log.log_file.empty()) {
     sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log.log_file));
   }
+  // Ranks other than 0 keep the console for warnings and errors; their full log is their file.
+  if (log.rank > 0) sinks.front()->set_level(spdlog::level::warn);
   auto logger = std::make_shared<spdlog::logger>("samri", sinks.begin(), sinks.end());
-  logger->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  const std::string rank = log.rank >= 0 ? "[rank " + std::to_string(log.rank) + "] " : "";
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] " + rank + "%v");
   logger->set_level(log.quiet ? spdlog::level::warn
                               : (log.verbosity > 0 ? spdlog::level::debug : spdlog::level::info));
   logger->flush_on(spdlog::level::info);
@@ -39,13 +42,14 @@ void configure_logging(const LogOptions& log) {
 }
 
 int run_main(CLI::App& cli, int argc, char** argv, LogOptions& log,
-             const std::function<void()>& body) {
+             const std::function<void()>& body, const std::function<void()>& before_logging) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : 2;
   }
   try {
+    if (before_logging) before_logging();
     configure_logging(log);
     body();
     return 0;

@@ -112,6 +112,42 @@ std::string DecoderTrainer::first_non_finite_gradient() const {
   return "";
 }
 
+std::vector<double> DecoderTrainer::all_reduce_gradients(dist::Communicator& comm,
+                                                         const std::vector<double>& extras) {
+  torch::NoGradGuard no_grad;
+  const std::size_t n = master_params_.size();
+  // Per parameter, whether this rank has its gradient; then the extras. float64 keeps the extras
+  // (loss sums) exact enough; gradients stay float32.
+  torch::Tensor meta =
+      torch::zeros({static_cast<std::int64_t>(n + extras.size())}, torch::kFloat64);
+  auto m = meta.accessor<double, 1>();
+  std::vector<torch::Tensor> pieces;
+  for (std::size_t i = 0; i < n; ++i) {
+    const torch::Tensor& g = master_params_[i].grad();
+    m[static_cast<std::int64_t>(i)] = g.defined() ? 1 : 0;
+    pieces.push_back(g.defined()
+                         ? g.reshape(-1)
+                         : torch::zeros({master_params_[i].numel()}, master_params_[i].options()));
+  }
+  for (std::size_t j = 0; j < extras.size(); ++j) m[static_cast<std::int64_t>(n + j)] = extras[j];
+  torch::Tensor flat = torch::cat(pieces);
+  comm.all_reduce_sum(flat);
+  comm.all_reduce_sum(meta);
+  std::int64_t offset = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t numel = master_params_[i].numel();
+    if (m[static_cast<std::int64_t>(i)] > 0) {
+      master_params_[i].mutable_grad() =
+          flat.narrow(0, offset, numel).view_as(master_params_[i]).clone();
+    }
+    offset += numel;
+  }
+  std::vector<double> out;
+  for (std::size_t j = 0; j < extras.size(); ++j)
+    out.push_back(m[static_cast<std::int64_t>(n + j)]);
+  return out;
+}
+
 torch::Tensor DecoderTrainer::predict(const TrainBatch& batch) {
   torch::NoGradGuard no_grad;
   const torch::Tensor points =

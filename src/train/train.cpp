@@ -11,6 +11,7 @@
 #include "samri/core/progress.h"
 #include "samri/core/sha256.h"
 #include "samri/core/stop_request.h"
+#include "samri/dist/communicator.h"
 #include "samri/model/checkpoint.h"
 #include "samri/model/encoder_fingerprint.h"
 #include "samri/model/runtime.h"
@@ -106,7 +107,7 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& checkpoint
           {"train", describe(train)},
           {"val", describe(val)},
           {"zeroshot_val", describe(zeroshot)},
-          {"world", o.world},
+          {"world", o.launch.world},
           {"config", config}};
 }
 
@@ -199,6 +200,10 @@ class Training {
   LossTerms train_step(const std::vector<std::int64_t>& order, std::int64_t step,
                        std::int64_t epoch);
   void save_all(std::int64_t step);
+  void connect();
+  std::int64_t start_or_resume(const nlohmann::json& identity);
+  void metric(const nlohmann::json& line) const;
+  LossTerms reduce(LossTerms local);
 
   const TrainOptions& o_;
   TrainConfig c_;
@@ -213,7 +218,85 @@ class Training {
   Best best_;
   StepTimes times_;
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
+  std::unique_ptr<dist::Communicator> comm_;
+  bool stop_agreed_ = false;  // data-parallel: some rank was asked to stop in this step
+  double all_reduce_s_ = 0;
 };
+
+// Rank 0 alone checks and prepares the run directory; the others learn its decision (or its
+// refusal) through the store, so that no rank starts a run that rank 0 refused.
+std::int64_t Training::start_or_resume(const nlohmann::json& identity) {
+  std::string decision;
+  if (comm_->is_root()) {
+    try {
+      if (prepare_run(o_, run_, identity)) {
+        decision = "resume";
+      } else {
+        decision = "fresh";
+        if (!run_.holds_run()) {
+          nlohmann::json stores = nlohmann::json::array();
+          for (const auto& s : train_stores_)
+            stores.push_back(nlohmann::json::parse(s->metadata().to_json()));
+          run_.start(identity, c_.to_json(), train_stores_.front()->metadata().model_json, stores);
+        } else {
+          // This run, killed before its first resume point: it starts again from step 0.
+          run_.truncate_metrics(0);
+        }
+      }
+    } catch (const Error& e) {
+      comm_->broadcast(std::string("error:") + e.what());
+      throw;
+    }
+  }
+  decision = comm_->broadcast(decision);
+  if (decision.rfind("error:", 0) == 0)
+    throw Error("rank 0 refused the run: " + decision.substr(6));
+  if (decision != "resume") return 0;
+  const std::int64_t step = load_state(run_, *trainer_, best_);
+  if (comm_->is_root()) run_.truncate_metrics(step);
+  spdlog::info("{}: resuming at step {} of {}", o_.output, step, total_steps_);
+  return step;
+}
+
+void Training::metric(const nlohmann::json& line) const {
+  if (comm_->is_root()) run_.append_metric(line);
+}
+
+void Training::connect() {
+  const dist::LaunchEnv& launch = o_.launch;
+  if (launch.world == 1 && o_.backend != "auto") {
+    throw Error("--backend " + o_.backend +
+                ": a world of one process has nothing to reduce; start the ranks with srun, "
+                "torchrun's variables (RANK, WORLD_SIZE, ...) or --rank/--world-size");
+  }
+  if (launch.world > 1 && c_.batch_size % launch.world != 0) {
+    throw Error("--batch-size " + std::to_string(c_.batch_size) + " does not divide over " +
+                std::to_string(launch.world) +
+                " ranks: it is the global batch, of which each rank takes an equal part");
+  }
+  if (launch.world > 1 && c_.device == "cuda")
+    c_.device = "cuda:" + std::to_string(launch.local_rank);
+  comm_ = std::make_unique<dist::Communicator>(
+      launch, o_.backend, std::chrono::seconds(o_.dist_timeout_s), model::parse_device(c_.device));
+  if (launch.world > 1) {
+    spdlog::info("data-parallel: rank {} of {} (from {}), {} over {}:{}, device {}", launch.rank,
+                 launch.world, launch.source, comm_->backend(), launch.master_addr,
+                 launch.master_port, c_.device);
+  }
+}
+
+// Data-parallel: the global batch's gradient, loss terms and stop flag, summed over the ranks.
+LossTerms Training::reduce(LossTerms local) {
+  if (comm_->world() == 1) return local;
+  const auto start = Clock::now();
+  const std::vector<double> sums = trainer_->all_reduce_gradients(
+      *comm_, {local.loss.item<double>(), local.focal.item<double>(), local.dice.item<double>(),
+               stop_requested() ? 1.0 : 0.0});
+  all_reduce_s_ += seconds_between(start, Clock::now());
+  stop_agreed_ = sums[3] > 0;
+  return {torch::tensor(sums[0], torch::kFloat64), torch::tensor(sums[1], torch::kFloat64),
+          torch::tensor(sums[2], torch::kFloat64)};
+}
 
 void Training::open() {
   if (o_.train.empty()) throw Error("--train: at least one embedding store is needed");
@@ -275,7 +358,7 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
                                std::int64_t epoch) {
   const std::int64_t in_epoch = step % steps_per_epoch_;
   const std::vector<std::int64_t> positions =
-      sampler_->rank_positions(in_epoch, c_.batch_size, o_.rank, o_.world);
+      sampler_->rank_positions(in_epoch, c_.batch_size, o_.launch.rank, o_.launch.world);
   const std::int64_t global =
       std::min(c_.batch_size, sampler_->epoch_size() - in_epoch * c_.batch_size);
   const auto per_process = static_cast<std::int64_t>(positions.size());
@@ -306,6 +389,7 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
     sum.dice += t.dice * weight;
     seen_samples.insert(seen_samples.end(), batch.samples.begin(), batch.samples.end());
   }
+  sum = reduce(sum);
   auto refuse = [&](const std::string& what) {
     std::ostringstream ids;
     for (std::size_t i = 0; i < seen_samples.size() && i < 8; ++i) {
@@ -343,24 +427,25 @@ void Training::validate_all(std::int64_t step, std::int64_t epoch) {
     if (set.source->empty()) continue;
     const ValidationResult r =
         validate(*trainer_, *set.source, val_rules_, static_cast<std::uint64_t>(c_.seed), batch,
-                 c_.val_max_samples, w);
+                 c_.val_max_samples, w, *comm_);
     spdlog::info("step {} validation {}: loss {:.4f}, Dice {:.4f} ({} samples)", step,
                  set.source->name(), r.loss, r.dice, r.samples);
-    run_.append_metric({{"kind", "val"},
-                        {"step", step},
-                        {"epoch", epoch},
-                        {"set", set.source->name()},
-                        {"loss", r.loss},
-                        {"dice", r.dice},
-                        {"samples", r.samples}});
+    metric({{"kind", "val"},
+            {"step", step},
+            {"epoch", epoch},
+            {"set", set.source->name()},
+            {"loss", r.loss},
+            {"dice", r.dice},
+            {"samples", r.samples}});
     if (!set.best->has_value() || r.dice > **set.best) {
       *set.best = r.dice;
-      save_checkpoint(run_, set.file, base_, *trainer_);
+      if (comm_->is_root()) save_checkpoint(run_, set.file, base_, *trainer_);
     }
   }
 }
 
 void Training::save_all(std::int64_t step) {
+  if (!comm_->is_root()) return;
   save_checkpoint(run_, "last.pth", base_, *trainer_);
   save_state(run_, *trainer_, step, best_);
 }
@@ -369,27 +454,16 @@ TrainSummary Training::run() {
   c_.validate();
   if (c_.threads > 0) torch::set_num_threads(c_.threads);
   if (c_.deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
+  connect();
   open();
 
   const std::string sha = sha256_file(o_.checkpoint);
   const nlohmann::json identity =
       run_identity(o_, sha, train_stores_, val_stores_, zeroshot_stores_);
+  comm_->check_same("configuration, checkpoint or stores", identity.dump());
   TrainSummary summary;
   summary.total_steps = total_steps_;
-  std::int64_t step = 0;
-  if (prepare_run(o_, run_, identity)) {
-    step = load_state(run_, *trainer_, best_);
-    run_.truncate_metrics(step);
-    spdlog::info("{}: resuming at step {} of {}", o_.output, step, total_steps_);
-  } else if (!run_.holds_run()) {
-    nlohmann::json stores = nlohmann::json::array();
-    for (const auto& s : train_stores_)
-      stores.push_back(nlohmann::json::parse(s->metadata().to_json()));
-    run_.start(identity, c_.to_json(), train_stores_.front()->metadata().model_json, stores);
-  } else {
-    // This run, killed before its first resume point: it starts again from step 0.
-    run_.truncate_metrics(0);
-  }
+  std::int64_t step = start_or_resume(identity);
   summary.first_step = step;
   spdlog::info(
       "training the mask decoder on {} samples ({} datasets, {} per epoch, {} steps of "
@@ -420,17 +494,20 @@ TrainSummary Training::run() {
     if (step % c_.log_every_steps == 0 || step == total_steps_) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      run_.append_metric({{"kind", "step"},
-                          {"step", step},
-                          {"epoch", epoch},
-                          {"loss", summary.last_loss},
-                          {"focal", t.focal.item<double>()},
-                          {"dice_loss", t.dice.item<double>()},
-                          {"lr", learning_rate(c_, step - 1, steps_per_epoch_ * c_.epochs)},
-                          {"samples_per_s", seconds > 0 ? window_samples / seconds : 0.0},
-                          {"data_wait_s", times_.data},
-                          {"forward_backward_s", times_.compute},
-                          {"optimizer_s", times_.optimizer}});
+      metric({{"kind", "step"},
+              {"step", step},
+              {"epoch", epoch},
+              {"loss", summary.last_loss},
+              {"focal", t.focal.item<double>()},
+              {"dice_loss", t.dice.item<double>()},
+              {"lr", learning_rate(c_, step - 1, steps_per_epoch_ * c_.epochs)},
+              {"samples_per_s", seconds > 0 ? window_samples / seconds : 0.0},
+              {"data_wait_s", times_.data},
+              {"forward_backward_s", times_.compute},
+              {"optimizer_s", times_.optimizer},
+              {"all_reduce_s", all_reduce_s_}});
+      summary.all_reduce_s += all_reduce_s_;
+      all_reduce_s_ = 0;
       times_ = StepTimes();
       window_start = std::chrono::steady_clock::now();
       window_samples = 0;
@@ -445,9 +522,9 @@ TrainSummary Training::run() {
     if (epoch_end && c_.save_every_epochs > 0 && (epoch + 1) % c_.save_every_epochs == 0) {
       char name[32];
       std::snprintf(name, sizeof name, "epoch_%04lld.pth", static_cast<long long>(epoch + 1));
-      save_checkpoint(run_, name, base_, *trainer_);
+      if (comm_->is_root()) save_checkpoint(run_, name, base_, *trainer_);
     }
-    if (stop_requested()) {
+    if (comm_->world() > 1 ? stop_agreed_ : stop_requested()) {
       spdlog::warn("stop requested (signal {}): saving at step {}", stop_signal(), step);
       summary.stopped_by_signal = true;
       break;
@@ -462,6 +539,11 @@ TrainSummary Training::run() {
   summary.steps = step;
   summary.best_seen_dice = best_.seen;
   summary.best_zeroshot_dice = best_.zeroshot;
+  if (comm_->world() > 1) {
+    for (const auto& p : trainer_->master().mask_decoder->parameters()) {
+      summary.all_reduce_bytes += p.numel() * static_cast<std::int64_t>(sizeof(float));
+    }
+  }
   return summary;
 }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "samri/train/train_options.h"
 #include "samri/train/validation.h"
 #include "support/fixtures.h"
+#include "support/free_port.h"
 
 namespace fs = std::filesystem;
 using samri::test::data_path;
@@ -357,6 +359,127 @@ TEST_F(TrainRun, EmbedOnlineRunsTheEncoderAndMatchesTheStoredRun) {
     EXPECT_NEAR(b[i]["loss"].get<double>(), a[i]["loss"].get<double>(),
                 1e-5 * a[i]["loss"].get<double>());
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Data-parallel runs as threads of this process, each rank with its own c10d process group.
+std::vector<samri::train::TrainSummary> run_ranks(std::vector<TrainOptions> ranks) {
+  const int port = samri::test::free_port();
+  const int world = static_cast<int>(ranks.size());
+  std::vector<std::future<samri::train::TrainSummary>> running;
+  for (int r = 0; r < world; ++r) {
+    auto& o = ranks[static_cast<std::size_t>(r)];
+    o.launch.rank = r;
+    o.launch.world = world;
+    o.launch.master_port = port;
+    o.launch.source = "flags";
+    o.dist_timeout_s = 60;
+    running.push_back(std::async(std::launch::async, [o] { return samri::train::run_train(o); }));
+  }
+  std::vector<samri::train::TrainSummary> out;
+  for (auto& f : running) out.push_back(f.get());
+  return out;
+}
+
+bool is_key_bias(const std::string& name) { return name.find("k_proj.bias") != std::string::npos; }
+
+TEST_F(TrainRun, TwoRanksOfBatchFourTrainAsOneRankOfBatchEight) {
+  // At the paper's learning rate: AdamW scales each step to about lr whatever the gradient, so a
+  // gradient that is mostly rounding noise (summed in another order over two ranks) moves its
+  // weight by a fraction of lr either way; at lr 1e-5 that stays below 1e-6.
+  auto single = options("single");
+  single.config.deterministic = true;
+  single.config.lr = 1e-5;
+  const auto one = samri::train::run_train(single);
+  auto ddp = single;
+  ddp.output = (fs::path(dir_) / "ddp").string();
+  const auto two = run_ranks({ddp, ddp});
+  ASSERT_EQ(one.steps, 4);
+  EXPECT_EQ(two[0].steps, 4);
+  EXPECT_EQ(two[1].steps, 4);
+  EXPECT_EQ(one.all_reduce_bytes, 0);
+
+  // The same losses (rank 0 logs the global batch's), validation and decoder weights. A key
+  // projection's bias gets a gradient that is rounding noise only (softmax ignores a constant
+  // per query), which AdamW turns into steps of up to lr: those are held to that bound.
+  const auto a = metric_lines(single.output, "step"), b = metric_lines(ddp.output, "step");
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(),
+                1e-6 * a[i]["loss"].get<double>())
+        << "step " << i + 1;
+  }
+  const auto va = metric_lines(single.output, "val"), vb = metric_lines(ddp.output, "val");
+  ASSERT_EQ(va.size(), vb.size());
+  ASSERT_FALSE(va.empty());
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    EXPECT_EQ(va[i]["samples"], vb[i]["samples"]);
+    EXPECT_NEAR(va[i]["dice"].get<double>(), vb[i]["dice"].get<double>(), 1e-6);
+  }
+  const auto wa = samri::model::read_checkpoint(single.output + "/last.pth");
+  const auto wb = samri::model::read_checkpoint(ddp.output + "/last.pth");
+  int compared = 0;
+  for (const auto& [key, value] : wa.items()) {
+    if (key.rfind("mask_decoder.", 0) != 0) continue;
+    const double diff = (wb.at(key) - value).abs().max().item<double>();
+    if (is_key_bias(key)) {
+      EXPECT_LE(diff, 2 * single.config.lr * 4 + 1e-7) << key;
+      continue;
+    }
+    EXPECT_LE(diff, 1e-6 * std::max(1.0, value.abs().max().item<double>())) << key;
+    ++compared;
+  }
+  EXPECT_GT(compared, 50);
+  std::int64_t decoder_bytes = 0;  // every float32 gradient of the decoder, once a step
+  for (const auto& [key, value] : wa.items()) {
+    if (key.rfind("mask_decoder.", 0) == 0) decoder_bytes += value.numel() * 4;
+  }
+  EXPECT_EQ(two[0].all_reduce_bytes, decoder_bytes);
+  EXPECT_FALSE(fs::exists(fs::path(ddp.output) / "logs"));  // logs are the app's, not the library's
+}
+
+TEST_F(TrainRun, RanksWithDifferentConfigsOrARefusedRunDirectoryAllStop) {
+  auto a = options("mixed");
+  auto b = a;
+  b.config.lr = 2e-3;
+  std::vector<std::string> errors;
+  try {
+    run_ranks({a, b});
+  } catch (const samri::Error& e) {
+    errors.push_back(e.what());
+  }
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("rank 1 was started with another configuration"), std::string::npos)
+      << errors[0];
+
+  // A folder that holds a run: rank 0 refuses it, and rank 1 says so instead of waiting.
+  auto first = options("taken");
+  first.config.max_steps = 1;
+  samri::train::run_train(first);
+  auto o = options("taken");
+  const int port = samri::test::free_port();
+  auto one = o, zero = o;
+  zero.launch = {0, 2, 0, "127.0.0.1", port, "flags"};
+  one.launch = {1, 2, 0, "127.0.0.1", port, "flags"};
+  auto r1 = std::async(std::launch::async, [&] { return error_of(one); });
+  const std::string e0 = error_of(zero), e1 = r1.get();
+  EXPECT_NE(e0.find("holds a run already"), std::string::npos) << e0;
+  EXPECT_NE(e1.find("rank 0 refused the run"), std::string::npos) << e1;
+  EXPECT_NE(e1.find("holds a run already"), std::string::npos) << e1;
+}
+
+TEST_F(TrainRun, AGlobalBatchThatDoesNotDivideOverTheRanksIsRefused) {
+  auto o = options("odd");
+  o.config.batch_size = 7;
+  o.launch.world = 2;
+  EXPECT_NE(error_of(o).find("--batch-size 7 does not divide over 2 ranks"), std::string::npos);
+  auto alone = options("alone");
+  alone.backend = "gloo";
+  EXPECT_NE(error_of(alone).find("a world of one process has nothing to reduce"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "samri/dist/communicator.h"
 #include "samri/model/state_dict.h"
 #include "samri/train/loss.h"
 #include "samri/train/sam_decoder.h"
@@ -43,6 +44,12 @@ class DecoderTrainer {
   // The name of the first mask-decoder parameter whose accumulated gradient holds a NaN or an
   // infinity, or "" when all are finite. (With fp16 loss scaling such a step is skipped instead.)
   std::string first_non_finite_gradient() const;
+  // Data-parallel: sums the accumulated gradients over the ranks in one flat buffer (so that N
+  // ranks' partial sums become the global batch's gradient), and `extras` with them (per-rank
+  // values every rank needs summed: losses, a stop flag). A parameter with a gradient on any rank
+  // gets one on all. Returns the summed extras.
+  std::vector<double> all_reduce_gradients(dist::Communicator& comm,
+                                           const std::vector<double>& extras);
   bool scales_loss() const { return dtype_ == torch::kFloat16; }
   // Logits (B, 1, L, L) float32 without gradient, in the compute dtype.
   torch::Tensor predict(const TrainBatch& batch);

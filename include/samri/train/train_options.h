@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "samri/dist/launch_env.h"
 #include "samri/train/train_config.h"
 
 namespace samri::train {
@@ -19,9 +20,10 @@ struct TrainOptions {
   std::string resume;                     // "" start, "yes" continue, "auto" continue if possible
   bool force = false;                     // start over in a run directory that holds a run
   bool allow_mismatch = false;            // stores of another encoder than the checkpoint's
-  bool embed_online = false;  // run the encoder at every step instead of reading the stores
-  int rank = 0;               // data-parallel rank and world size
-  int world = 1;
+  bool embed_online = false;     // run the encoder at every step instead of reading the stores
+  dist::LaunchEnv launch;        // data-parallel rank, world size and rendezvous (world 1: alone)
+  std::string backend = "auto";  // c10d backend: auto, gloo or nccl
+  int dist_timeout_s = 300;      // a rank that hangs this long stops the others
 };
 
 struct TrainSummary {
@@ -32,6 +34,8 @@ struct TrainSummary {
   std::optional<double> best_seen_dice;
   std::optional<double> best_zeroshot_dice;
   bool stopped_by_signal = false;
+  double all_reduce_s = 0;            // time in the gradient all-reduce (data-parallel)
+  std::int64_t all_reduce_bytes = 0;  // bytes each rank contributes to it per step
 };
 
 // samri-train's job: decoder-only fine-tuning from embedding stores into `output` (last.pth,

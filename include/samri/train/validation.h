@@ -16,9 +16,11 @@ struct ValidationResult {
 
 // The decoder on `source` without gradient: prompts from `rules` (no jitter for validation) with
 // each sample's point drawn from (seed, sample index), so every validation sees the same prompts.
-// `max_samples` > 0 takes that many samples spread evenly over the set.
+// `max_samples` > 0 takes that many samples spread evenly over the set. With several ranks each
+// decodes every world-th of them and the sums are reduced: every rank gets the whole set's result.
 ValidationResult validate(DecoderTrainer& trainer, const SampleSource& source,
                           const PromptRules& rules, std::uint64_t seed, std::int64_t batch,
-                          std::int64_t max_samples, const LossWeights& weights);
+                          std::int64_t max_samples, const LossWeights& weights,
+                          dist::Communicator& comm);
 
 }  // namespace samri::train

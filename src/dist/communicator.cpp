@@ -1,0 +1,209 @@
+#include "samri/dist/communicator.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if defined(USE_C10D_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include "samri/core/error.h"
+
+namespace samri::dist {
+
+namespace {
+
+std::string text_of(const std::vector<std::uint8_t>& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::vector<std::uint8_t> bytes_of(const std::string& text) {
+  return std::vector<std::uint8_t>(text.begin(), text.end());
+}
+
+std::string choose_backend(const std::string& asked, const torch::Device& device) {
+  if (asked == "auto") return device.is_cuda() && Communicator::has_nccl() ? "nccl" : "gloo";
+  if (asked == "gloo") return asked;
+  if (asked == "nccl") {
+    if (!Communicator::has_nccl()) {
+      throw Error(
+          "--backend nccl: this build of LibTorch has no NCCL (Debian's is CPU-only); "
+          "use --backend gloo, or build against a CUDA LibTorch");
+    }
+    if (!device.is_cuda()) throw Error("--backend nccl needs --device cuda");
+    return asked;
+  }
+  throw Error("--backend '" + asked + "': expected auto, gloo or nccl");
+}
+
+// An exception's message without LibTorch's C++ backtrace.
+std::string message_of(const std::exception& e) {
+  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
+
+}  // namespace
+
+// The group is held as the concrete Gloo/NCCL class: LibTorch 1.13 derives them from ProcessGroup,
+// 2.x from Backend, and both give them the same collective methods.
+struct Communicator::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#if defined(USE_C10D_NCCL)
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  template <typename F>
+  auto collective(F&& f) {
+#if defined(USE_C10D_NCCL)
+    if (nccl) return f(*nccl);
+#endif
+    return f(*gloo);
+  }
+};
+
+bool Communicator::has_nccl() {
+#if defined(USE_C10D_NCCL)
+  return true;
+#else
+  return false;
+#endif
+}
+
+Communicator::Communicator() = default;
+
+Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
+                           std::chrono::seconds timeout, const torch::Device& device)
+    : env_(env), timeout_(timeout) {
+  const std::string chosen = choose_backend(backend, device);
+  if (env.world == 1) return;
+  backend_ = chosen;
+  const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  impl_ = std::make_unique<Impl>();
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = static_cast<std::uint16_t>(env.master_port);
+    options.isServer = env.rank == 0;
+    options.numWorkers = static_cast<std::size_t>(env.world);
+    options.waitWorkers = true;
+    options.timeout = timeout;
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+        "samri", c10::make_intrusive<c10d::TCPStore>(env.master_addr, options));
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(env.rank) + ": the rendezvous at " + where +
+                " did not complete within " + std::to_string(timeout.count()) + " s (" +
+                std::to_string(env.world) + " ranks expected): " + message_of(e));
+  }
+  rendezvous(where);
+  try {
+#if defined(USE_C10D_NCCL)
+    if (backend_ == "nccl") {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      impl_->nccl =
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env.rank, env.world, options);
+      return;
+    }
+#endif
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    impl_->gloo =
+        c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world, options);
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(env.rank) + ": cannot set up " + backend_ + " over " +
+                where + ": " + message_of(e));
+  }
+}
+
+Communicator::~Communicator() = default;
+
+void Communicator::all_reduce_sum(torch::Tensor& tensor) {
+  if (!impl_) return;
+  std::vector<torch::Tensor> tensors{tensor};
+  try {
+    impl_->collective([&](auto& group) { group.allreduce(tensors)->wait(); });
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(rank()) +
+                ": all-reduce failed (a rank died or hung?): " + message_of(e));
+  }
+}
+
+void Communicator::rendezvous(const std::string& where) {
+  try {
+    barrier();
+  } catch (const Error& e) {
+    throw Error("rank " + std::to_string(rank()) + ": the rendezvous at " + where +
+                " did not complete within " + std::to_string(timeout_.count()) + " s: " + e.what());
+  }
+}
+
+void Communicator::barrier() {
+  if (!impl_) return;
+  // Through the store, not the process group: NCCL's barrier needs a device set per rank, and a
+  // store barrier names the ranks that never came.
+  const std::string key = message_key("barrier");
+  impl_->store->set(key + "/" + std::to_string(rank()), bytes_of("1"));
+  std::vector<std::string> keys;
+  for (int r = 0; r < world(); ++r) keys.push_back(key + "/" + std::to_string(r));
+  try {
+    impl_->store->wait(keys, std::chrono::milliseconds(timeout_));
+  } catch (const std::exception& e) {
+    std::string missing;
+    for (int r = 0; r < world(); ++r) {
+      if (!impl_->store->check({keys[static_cast<std::size_t>(r)]})) {
+        missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+      }
+    }
+    throw Error("rank(s) " + missing + " did not reach the barrier within " +
+                std::to_string(timeout_.count()) + " s (" + message_of(e) + ")");
+  }
+}
+
+std::string Communicator::message_key(const std::string& kind) {
+  return kind + "/" + std::to_string(messages_++);
+}
+
+std::string Communicator::broadcast(const std::string& value) {
+  if (!impl_) return value;
+  const std::string key = message_key("broadcast");
+  if (is_root()) {
+    impl_->store->set(key, bytes_of(value));
+    return value;
+  }
+  try {
+    impl_->store->wait({key}, std::chrono::milliseconds(timeout_));
+    return text_of(impl_->store->get(key));
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(rank()) + ": no word from rank 0 within " +
+                std::to_string(timeout_.count()) + " s (" + message_of(e) + ")");
+  }
+}
+
+std::vector<std::string> Communicator::all_gather(const std::string& value) {
+  if (!impl_) return {value};
+  const std::string key = message_key("gather");
+  impl_->store->set(key + "/" + std::to_string(rank()), bytes_of(value));
+  std::vector<std::string> out;
+  for (int r = 0; r < world(); ++r) {
+    const std::string k = key + "/" + std::to_string(r);
+    try {
+      impl_->store->wait({k}, std::chrono::milliseconds(timeout_));
+    } catch (const std::exception&) {
+      throw Error("rank " + std::to_string(rank()) + ": no word from rank " + std::to_string(r) +
+                  " within " + std::to_string(timeout_.count()) + " s");
+    }
+    out.push_back(text_of(impl_->store->get(k)));
+  }
+  return out;
+}
+
+void Communicator::check_same(const std::string& what, const std::string& value) {
+  const std::vector<std::string> values = all_gather(value);
+  for (std::size_t r = 1; r < values.size(); ++r) {
+    if (values[r] != values[0]) {
+      throw Error("rank " + std::to_string(r) + " was started with another " + what +
+                  " than rank 0; every rank must get the same command line");
+    }
+  }
+}
+
+}  // namespace samri::dist
