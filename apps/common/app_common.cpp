@@ -30,13 +30,14 @@ void configure_logging(const LogOptions& log) {
   if (!log.log_file.empty()) {
     sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log.log_file));
   }
-  // Ranks other than 0 keep the console for warnings and errors; their full log is their file.
-  if (log.rank > 0) sinks.front()->set_level(spdlog::level::warn);
+  // -q quiets the console only: a log file always gets the whole story. Ranks other than 0 keep
+  // the console for warnings and errors; their full log is their file.
+  const auto level = log.verbosity > 0 ? spdlog::level::debug : spdlog::level::info;
+  sinks.front()->set_level(log.quiet || log.rank > 0 ? spdlog::level::warn : level);
   auto logger = std::make_shared<spdlog::logger>("samri", sinks.begin(), sinks.end());
   const std::string rank = log.rank >= 0 ? "[rank " + std::to_string(log.rank) + "] " : "";
   logger->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] " + rank + "%v");
-  logger->set_level(log.quiet ? spdlog::level::warn
-                              : (log.verbosity > 0 ? spdlog::level::debug : spdlog::level::info));
+  logger->set_level(sinks.size() > 1 ? level : sinks.front()->level());
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }

@@ -19,7 +19,8 @@ struct LogOptions {
 void add_common_options(CLI::App& cli, LogOptions& log);
 
 // Sets up the default spdlog logger (stderr, plus a file when asked). Lines carry a timestamp and
-// level and no colour when stderr is not a terminal, so SLURM logs stay readable.
+// level and no colour when stderr is not a terminal, so SLURM logs stay readable. -q and a rank
+// above 0 quiet stderr only (warnings and errors); the file gets info, or debug with -v.
 void configure_logging(const LogOptions& log);
 
 // Parses the command line, configures logging and runs `body`. Every error the library raises

@@ -7,6 +7,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <algorithm>
+#include <thread>
+
 #include "samri/core/error.h"
 
 namespace samri::dist {
@@ -118,13 +121,61 @@ Communicator::~Communicator() = default;
 
 void Communicator::all_reduce_sum(torch::Tensor& tensor) {
   if (!impl_) return;
+  ++reductions_;
+  // Each rank records how many all-reduces it has entered, so that a failed one can name the ranks
+  // that never came (Gloo's own error names a socket, not a rank). One small store write per step.
+  try {
+    impl_->store->set("entered/" + std::to_string(rank()), bytes_of(std::to_string(reductions_)));
+  } catch (const std::exception& e) {
+    throw Error(lost_store_message(message_of(e)));
+  }
   std::vector<torch::Tensor> tensors{tensor};
   try {
     impl_->collective([&](auto& group) { group.allreduce(tensors)->wait(); });
   } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(rank()) +
-                ": all-reduce failed (a rank died or hung?): " + message_of(e));
+    throw Error("rank " + std::to_string(rank()) + ": all-reduce #" + std::to_string(reductions_) +
+                " failed: " + absent_ranks() + " (" + message_of(e) + ")");
   }
+}
+
+std::string Communicator::lost_store_message(const std::string& cause) const {
+  return "rank " + std::to_string(rank()) + ": lost the store at " + env_.master_addr + ":" +
+         std::to_string(env_.master_port) + " that rank 0 serves: rank 0 died or hung? (" + cause +
+         ")";
+}
+
+std::string Communicator::absent_ranks() {
+  // Ranks that are alive fail this all-reduce too and say so through the store; those that stay
+  // silent for a few seconds died or hung.
+  const auto grace = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(10));
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  std::string absent;
+  try {
+    impl_->store->set("failed/" + std::to_string(rank()), bytes_of("1"));
+    for (int r = 0; r < world(); ++r) {
+      if (r == rank() || reported_failure(r, deadline)) continue;
+      const std::string key = "entered/" + std::to_string(r);
+      const long long entered =
+          impl_->store->check({key}) ? std::stoll(text_of(impl_->store->get(key))) : 0;
+      absent += (absent.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) +
+                (entered < reductions_ ? " never reached it" : " stopped during it") +
+                " and went silent: it died or hung";
+    }
+  } catch (const std::exception&) {
+    return "rank 0, which serves the store at " + env_.master_addr + ":" +
+           std::to_string(env_.master_port) + ", is gone (it died)";
+  }
+  return absent.empty() ? "every rank is alive and saw it fail" : absent;
+}
+
+bool Communicator::reported_failure(int other, std::chrono::steady_clock::time_point deadline) {
+  // Polled with check(): a wait() that times out leaves TCPStore 1.13's client socket out of step.
+  const std::string key = "failed/" + std::to_string(other);
+  while (!impl_->store->check({key})) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
 }
 
 void Communicator::rendezvous(const std::string& where) {

@@ -15,14 +15,9 @@ grep -q -- "--zeroshot-val" <<< "$help"
 grep -q -- "--box-jitter" <<< "$help"
 "$BIN/samri-train" --version | grep -q "samri"
 
-for split in train val; do
-  echo "image,label,patient" > "$OUT/$split.csv"
-  echo "$DATA/infer/ch2_crop.nii.gz,$DATA/infer/aal_crop.nii.gz,colin_$split" >> "$OUT/$split.csv"
-  "$BIN/samri-preprocess" --list "$OUT/$split.csv" --output "$OUT/slices_$split" \
-    --peripheral-fraction 0 --single-patient-split "$split" -q
-done
-"$BIN/samri-embed" --checkpoint "$DATA/sam_tiny/sam_tiny.pth" --model "$DATA/sam_tiny/sam_tiny.json" \
-  --data "$OUT/slices_train" "$OUT/slices_val" --output "$OUT/store" --store-dtype fp32 -q
+# shellcheck source=colin_store.sh
+source "$(dirname "$0")/colin_store.sh"
+make_colin_store "$BIN" "$DATA" "$OUT"
 
 TRAIN=(--checkpoint "$DATA/sam_tiny/sam_tiny.pth" --train "$OUT/store" --batch-size 4
        --samples-per-dataset 40 --epochs 20 --lr 1e-3 --deterministic --threads 1

@@ -88,6 +88,33 @@ TEST(Communicator, ARendezvousThatNeverCompletesTimesOutNamingTheAddress) {
   }
 }
 
+TEST(Communicator, AnAllReduceARankNeverReachesTimesOutNamingThatRank) {
+  std::string message;
+  const auto started = std::chrono::steady_clock::now();
+  run_ranks(
+      3,
+      [&](Communicator& comm) {
+        torch::Tensor t = torch::ones({4});
+        comm.all_reduce_sum(t);
+        if (comm.rank() == 2) {
+          // Hangs past the others' timeout, then leaves without the second all-reduce.
+          std::this_thread::sleep_for(std::chrono::seconds(4));
+          return;
+        }
+        try {
+          comm.all_reduce_sum(t);
+          ADD_FAILURE() << "rank " << comm.rank() << ": an all-reduce without rank 2 completed";
+        } catch (const Error& e) {
+          if (comm.rank() == 0) message = e.what();
+        }
+      },
+      std::chrono::seconds(2));
+  EXPECT_NE(message.find("all-reduce #2 failed"), std::string::npos) << message;
+  EXPECT_NE(message.find("rank 2 never reached it and went silent"), std::string::npos) << message;
+  EXPECT_EQ(message.find("rank 1"), std::string::npos) << message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+}
+
 TEST(Communicator, BackendsAreCheckedBeforeAnyRendezvous) {
   EXPECT_THROW(Communicator(rank_env(0, 2, 1), "mpi", std::chrono::seconds(1), torch::kCPU), Error);
   if (!Communicator::has_nccl()) {

@@ -33,7 +33,8 @@ class Communicator {
   bool is_root() const { return env_.rank == 0; }
   const std::string& backend() const { return backend_; }
 
-  // Sums `tensor` over the ranks in place (every rank gets the sum).
+  // Sums `tensor` over the ranks in place (every rank gets the sum). When a rank dies or hangs,
+  // the others throw samri::Error naming it (after `timeout` for a hung one).
   void all_reduce_sum(torch::Tensor& tensor);
   void barrier();
   // Rank 0's `value` on every rank (the others' argument is ignored).
@@ -51,11 +52,16 @@ class Communicator {
   struct Impl;
   std::string message_key(const std::string& kind);
   void rendezvous(const std::string& where);
+  std::string lost_store_message(const std::string& cause) const;
+  // After a failed all-reduce: the ranks that died or hung, for the error message.
+  std::string absent_ranks();
+  bool reported_failure(int other, std::chrono::steady_clock::time_point deadline);
   LaunchEnv env_;
   std::string backend_ = "none";
   std::chrono::seconds timeout_{300};
   std::unique_ptr<Impl> impl_;
   long long messages_ = 0;
+  long long reductions_ = 0;
 };
 
 }  // namespace samri::dist
