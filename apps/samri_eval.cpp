@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/app_common.h"
+#include "common/dist_options.h"
 #include "samri/core/error.h"
 #include "samri/core/version.h"
 #include "samri/eval/mask_eval.h"
@@ -35,6 +36,10 @@ surfaces = mask minus its 4-connected (3-D: 6-connected) erosion; --mm for milli
 Output: DIR/cases.csv (one row per case and method), DIR/summary.json (statistics per target,
 dataset and size bin, Wilcoxon tests, provenance) and DIR/tables/ (Markdown and LaTeX).
 Figures: python3 scripts/plot_eval.py DIR/cases.csv --output DIR/figures (or --figures).
+
+Model mode runs data-parallel as samri-train does: started by srun, with torchrun's variables or
+with --rank/--world-size, the ranks split the cases and rank 0 writes the same report as one
+process; every rank logs to DIR/logs/rank-K.log.
 
 Examples:
   samri-eval --model SAM=sam_vit_b_01ec64.pth --model SAMRI=runs/box/best_seen.pth \
@@ -136,6 +141,8 @@ int main(int argc, char** argv) {
   model_mode->add_option("--seed", model.seed, "seed of the point prompts' random streams [0]");
   model_mode->add_flag("--allow-mismatch", model.allow_mismatch,
                        "score stores made with another encoder than a model's");
+  samri::app::DistOptions dist;
+  samri::app::add_dist_options(*model_mode, dist, model.backend, model.dist_timeout_s);
 
   auto* mask_mode = cli.add_option_group("Mask mode", "any tool's segmentations as files");
   mask_mode->add_option("--pred", preds, "[NAME=]folder or file of predicted masks (repeat)");
@@ -166,24 +173,34 @@ int main(int argc, char** argv) {
   cli.add_flag("--figures", figures,
                "draw the figures with scripts/plot_eval.py (needs python3 and matplotlib)");
 
-  return samri::app::run_main(cli, argc, argv, log, [&] {
-    if (models.empty() == preds.empty()) {
-      throw samri::Error(
-          "give either --model NAME=CHECKPOINT with --test STORE (model mode) or "
-          "--pred with --gt (mask mode)");
-    }
-    settings.provenance = {{"command", command_line(argc, argv)}, {"version", samri::kVersion}};
-    samri::eval::EvalSummary summary;
-    if (!models.empty()) {
-      for (const auto& spec : models) model.models.push_back(named_path(spec, "--model", false));
-      model.settings = settings;
-      summary = samri::eval::run_model_eval(model);
-    } else {
-      if (mask.reference.empty()) throw samri::Error("--gt: the reference masks are needed");
-      for (const auto& spec : preds) mask.predictions.push_back(named_path(spec, "--pred", true));
-      mask.settings = settings;
-      summary = samri::eval::run_mask_eval(mask);
-    }
-    if (figures) draw_figures(summary.output);
-  });
+  // Only model mode splits work over ranks; mask mode ignores a surrounding srun's variables.
+  auto launch = [&] {
+    if (!models.empty())
+      model.launch = samri::app::launch_with_rank_log(dist, settings.output, log);
+  };
+  return samri::app::run_main(
+      cli, argc, argv, log,
+      [&] {
+        if (models.empty() == preds.empty()) {
+          throw samri::Error(
+              "give either --model NAME=CHECKPOINT with --test STORE (model mode) or "
+              "--pred with --gt (mask mode)");
+        }
+        settings.provenance = {{"command", command_line(argc, argv)}, {"version", samri::kVersion}};
+        samri::eval::EvalSummary summary;
+        if (!models.empty()) {
+          for (const auto& spec : models)
+            model.models.push_back(named_path(spec, "--model", false));
+          model.settings = settings;
+          summary = samri::eval::run_model_eval(model);
+        } else {
+          if (mask.reference.empty()) throw samri::Error("--gt: the reference masks are needed");
+          for (const auto& spec : preds)
+            mask.predictions.push_back(named_path(spec, "--pred", true));
+          mask.settings = settings;
+          summary = samri::eval::run_mask_eval(mask);
+        }
+        if (figures && model.launch.rank == 0) draw_figures(summary.output);
+      },
+      launch);
 }

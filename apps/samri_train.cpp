@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/app_common.h"
+#include "common/dist_options.h"
 #include "samri/core/error.h"
 #include "samri/core/stop_request.h"
-#include "samri/dist/launch_env.h"
 #include "samri/train/train_options.h"
 
 namespace {
@@ -91,17 +91,8 @@ int main(int argc, char** argv) {
   cli.add_flag("--allow-mismatch", o.allow_mismatch,
                "use stores made with another encoder than the checkpoint's");
 
-  int rank = -1, world = -1, local_rank = -1, master_port = -1;
-  std::string master_addr;
-  cli.add_option("--rank", rank, "data-parallel rank (default: from SLURM or RANK)");
-  cli.add_option("--world-size", world, "number of ranks (default: SLURM_NTASKS or WORLD_SIZE)");
-  cli.add_option("--local-rank", local_rank, "rank on this node: the GPU it takes");
-  cli.add_option("--master-addr", master_addr, "rendezvous host (rank 0's) [127.0.0.1]");
-  cli.add_option("--master-port", master_port,
-                 "rendezvous port [29500; under SLURM derived from the job id]");
-  cli.add_option("--backend", o.backend, "c10d backend: auto, gloo or nccl [auto]");
-  cli.add_option("--dist-timeout", o.dist_timeout_s,
-                 "seconds after which a rank that died or hangs stops the others [300]");
+  samri::app::DistOptions dist;
+  samri::app::add_dist_options(cli, dist, o.backend, o.dist_timeout_s);
 
   std::map<std::string, std::string> overrides;
   const samri::train::TrainConfig defaults;
@@ -119,21 +110,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto launch = [&] {
-    samri::dist::LaunchFlags flags;
-    if (rank >= 0) flags.rank = rank;
-    if (world >= 0) flags.world = world;
-    if (local_rank >= 0) flags.local_rank = local_rank;
-    if (master_port >= 0) flags.master_port = master_port;
-    if (!master_addr.empty()) flags.master_addr = master_addr;
-    o.launch = samri::dist::detect_launch(flags);
-    if (o.launch.world > 1) {
-      const auto logs = std::filesystem::path(o.output) / "logs";
-      std::filesystem::create_directories(logs);
-      log.rank = o.launch.rank;
-      log.log_file = (logs / ("rank-" + std::to_string(o.launch.rank) + ".log")).string();
-    }
-  };
+  auto launch = [&] { o.launch = samri::app::launch_with_rank_log(dist, o.output, log); };
 
   int status = 0;
   const int rc = samri::app::run_main(

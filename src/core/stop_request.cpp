@@ -1,6 +1,8 @@
 #include "samri/core/stop_request.h"
 
+#include <time.h>
 #include <unistd.h>
+
 #include <atomic>
 #include <initializer_list>
 
@@ -10,10 +12,26 @@ namespace {
 
 // Plain lock-free atomics: the only things a signal handler may touch.
 std::atomic<int> g_stop_signal{0};
+std::atomic<long long> g_first_signal_ms{0};
+
+// A repeat within this time is the same request delivered twice: SLURM's scancel signals srun and
+// its tasks alike, and srun forwards the signal to the tasks again.
+constexpr long long kEchoMs = 2000;
+
+long long monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return static_cast<long long>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
 
 extern "C" void record_stop_signal(int signal) {
+  const long long now = monotonic_ms();
   const int previous = g_stop_signal.exchange(signal);
-  if (previous != 0 && signal != SIGUSR1) {
+  if (previous == 0) {
+    g_first_signal_ms.store(now);
+    return;
+  }
+  if (signal != SIGUSR1 && now - g_first_signal_ms.load() > kEchoMs) {
     // The user insists (a second Ctrl-C, or TERM after USR1): stop now, as without a handler.
     ::_exit(128 + signal);
   }

@@ -230,9 +230,18 @@ std::string Communicator::broadcast(const std::string& value) {
 }
 
 std::vector<std::string> Communicator::all_gather(const std::string& value) {
+  return collect(value, true);
+}
+
+std::vector<std::string> Communicator::gather(const std::string& value) {
+  return collect(value, false);
+}
+
+std::vector<std::string> Communicator::collect(const std::string& value, bool everyone) {
   if (!impl_) return {value};
   const std::string key = message_key("gather");
   impl_->store->set(key + "/" + std::to_string(rank()), bytes_of(value));
+  if (!everyone && !is_root()) return {};
   std::vector<std::string> out;
   for (int r = 0; r < world(); ++r) {
     const std::string k = key + "/" + std::to_string(r);

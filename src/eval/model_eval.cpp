@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <regex>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "samri/core/error.h"
 #include "samri/core/progress.h"
 #include "samri/core/sha256.h"
+#include "samri/dist/communicator.h"
 #include "samri/model/checkpoint.h"
 #include "samri/model/encoder_fingerprint.h"
 #include "samri/model/predictor.h"
@@ -137,14 +139,20 @@ class ModelEvaluation {
                                     {"prompts",
                                      "tightest box, no jitter; point: "
                                      "uniform object pixel per case"}});
+    connect();
     torch::set_num_threads(o_.settings.worker_count());
     stores_ = open_test_stores(o_);
     open_source();
+    comm_->check_same("evaluation (models, stores, prompts, splits, seed, batch size)", identity());
     for (const auto& [name, checkpoint] : o_.models) {
       models_.push_back(load_model(name, checkpoint, stores_, o_, device_));
     }
     if (models_.empty()) throw Error("--model: at least one NAME=CHECKPOINT is needed");
-    std::vector<CaseRecord> cases = score();
+    std::vector<CaseRecord> cases = gather(score());
+    if (!comm_->is_root()) {
+      spdlog::info("rank {}: my cases went to rank 0, which writes the report", comm_->rank());
+      return {0, static_cast<std::int64_t>(models_.size()), o_.settings.output};
+    }
     report.provenance["models"] = models_json();
     report.provenance["stores"] = stores_json();
     write_report(o_.settings.output, cases, report);
@@ -206,18 +214,81 @@ class ModelEvaluation {
     return {o_.prompt};
   }
 
-  std::vector<CaseRecord> score() {
+  void connect() {
+    const dist::LaunchEnv& launch = o_.launch;
+    if (launch.world > 1 && device_.is_cuda() && !device_.has_index()) {
+      const int visible = static_cast<int>(torch::cuda::device_count());
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                                visible > 0 ? launch.local_rank % visible : 0));
+    }
+    comm_ = std::make_unique<dist::Communicator>(launch, o_.backend,
+                                                 std::chrono::seconds(o_.dist_timeout_s), device_);
+    if (launch.world > 1) {
+      spdlog::info("data-parallel: rank {} of {} (from {}), {} over {}:{}, device {}", launch.rank,
+                   launch.world, launch.source, comm_->backend(), launch.master_addr,
+                   launch.master_port, device_.str());
+    }
+  }
+
+  // What every rank must agree on to split one evaluation.
+  std::string identity() const {
+    nlohmann::json j = {{"models", o_.models},       {"test", o_.test},
+                        {"prompt", o_.prompt},       {"splits", o_.splits},
+                        {"seed", o_.seed},           {"batch_size", o_.batch_size},
+                        {"precision", o_.precision}, {"samples", source_->size()}};
+    return j.dump();
+  }
+
+  // This rank's batches of cases, each under its index: rank r takes batches r, r + N, ...
+  using Batches = std::vector<std::pair<std::int64_t, std::vector<CaseRecord>>>;
+
+  Batches score() {
     const std::vector<std::string> kinds = prompt_kinds();
     const std::int64_t n = source_->size();
-    Progress progress("evaluated samples", static_cast<std::size_t>(n));
-    std::vector<CaseRecord> cases;
-    for (std::int64_t begin = 0; begin < n; begin += o_.batch_size) {
+    const std::int64_t batches = (n + o_.batch_size - 1) / o_.batch_size;
+    std::int64_t mine = 0;
+    for (std::int64_t b = comm_->rank(); b < batches; b += comm_->world()) {
+      mine += std::min(n, (b + 1) * o_.batch_size) - b * o_.batch_size;
+    }
+    Progress progress("evaluated samples", static_cast<std::size_t>(mine));
+    Batches out;
+    for (std::int64_t b = comm_->rank(); b < batches; b += comm_->world()) {
       std::vector<std::int64_t> ids;
-      for (std::int64_t i = begin; i < std::min(n, begin + o_.batch_size); ++i) ids.push_back(i);
-      for (const auto& kind : kinds) score_batch(ids, kind, cases);
+      for (std::int64_t i = b * o_.batch_size; i < std::min(n, (b + 1) * o_.batch_size); ++i) {
+        ids.push_back(i);
+      }
+      out.emplace_back(b, std::vector<CaseRecord>{});
+      for (const auto& kind : kinds) score_batch(ids, kind, out.back().second);
       progress.advance(ids.size());
     }
     progress.finish();
+    return out;
+  }
+
+  // Rank 0: every rank's cases in batch order, as one process would have them; others: none.
+  std::vector<CaseRecord> gather(Batches mine) const {
+    if (comm_->world() > 1) {
+      nlohmann::json sent = nlohmann::json::array();
+      for (const auto& [b, cases] : mine) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const auto& c : cases) rows.push_back(case_to_json(c));
+        sent.push_back({b, std::move(rows)});
+      }
+      mine.clear();
+      for (const std::string& text : comm_->gather(sent.dump())) {
+        for (const auto& batch : nlohmann::json::parse(text)) {
+          std::vector<CaseRecord> cases;
+          for (const auto& row : batch.at(1)) cases.push_back(case_from_json(row));
+          mine.emplace_back(batch.at(0).get<std::int64_t>(), std::move(cases));
+        }
+      }
+      std::sort(mine.begin(), mine.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    std::vector<CaseRecord> cases;
+    for (auto& batch : mine) {
+      std::move(batch.second.begin(), batch.second.end(), std::back_inserter(cases));
+    }
     return cases;
   }
 
@@ -287,6 +358,7 @@ class ModelEvaluation {
 
   const ModelEvalOptions& o_;
   torch::Device device_;
+  std::unique_ptr<dist::Communicator> comm_;
   std::vector<StorePtr> stores_;
   std::unique_ptr<train::SampleSource> source_;
   std::vector<Model> models_;

@@ -274,8 +274,12 @@ void Training::connect() {
                 std::to_string(launch.world) +
                 " ranks: it is the global batch, of which each rank takes an equal part");
   }
-  if (launch.world > 1 && c_.device == "cuda")
-    c_.device = "cuda:" + std::to_string(launch.local_rank);
+  if (launch.world > 1 && c_.device == "cuda") {
+    // A process sees either all GPUs of its node or, bound by SLURM (--gpus-per-task, gpu-bind),
+    // only its own: the local rank modulo what is visible is its GPU in both cases.
+    const int visible = static_cast<int>(torch::cuda::device_count());
+    c_.device = "cuda:" + std::to_string(visible > 0 ? launch.local_rank % visible : 0);
+  }
   comm_ = std::make_unique<dist::Communicator>(
       launch, o_.backend, std::chrono::seconds(o_.dist_timeout_s), model::parse_device(c_.device));
   if (launch.world > 1) {
@@ -543,6 +547,10 @@ TrainSummary Training::run() {
     for (const auto& p : trainer_->master().mask_decoder->parameters()) {
       summary.all_reduce_bytes += p.numel() * static_cast<std::int64_t>(sizeof(float));
     }
+    const std::int64_t done = step - summary.first_step;
+    spdlog::info("all-reduce ({}): {:.1f} MB of gradients per step, {:.3f} s per step on average",
+                 comm_->backend(), static_cast<double>(summary.all_reduce_bytes) / 1e6,
+                 done > 0 ? summary.all_reduce_s / static_cast<double>(done) : 0.0);
   }
   return summary;
 }

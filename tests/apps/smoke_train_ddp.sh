@@ -7,7 +7,8 @@
 #  - SIGKILL of rank 1: rank 0 stops within --dist-timeout with a message naming rank 1, and
 #    the run directory still resumes;
 #  - SIGTERM to both ranks: exit 3 on both, at the same step; --resume auto continues to the end
-#    and repeats the uninterrupted 2-rank run's losses bit for bit.
+#    and repeats the uninterrupted 2-rank run's losses bit for bit;
+#  - samri-eval's model mode as 2 ranks writes the report of 1 process.
 set -euo pipefail
 BIN=$1
 DATA=$2
@@ -63,6 +64,16 @@ wait_both() {
   wait $R1 || S1=$?
 }
 
+# wait_all NAME: waits for every background job; on a failure shows NAME.r*.out and fails.
+wait_all() {
+  local pid status=0
+  for pid in $(jobs -p); do wait "$pid" || status=$?; done
+  [ "$status" -eq 0 ] || {
+    cat "$OUT/$1".r*.out
+    exit 1
+  }
+}
+
 echo "--- 1 rank, global batch 8"
 "$BIN/samri-train" "${TRAIN[@]}" --output "$OUT/one"
 
@@ -89,12 +100,7 @@ for r in 0 1; do
   env RANK=$r WORLD_SIZE=2 LOCAL_RANK=$r MASTER_ADDR=127.0.0.1 MASTER_PORT=$PORT \
     "$BIN/samri-train" "${TRAIN[@]}" --output "$OUT/torchrun" >"$OUT/torchrun.r$r.out" 2>&1 &
 done
-status=0
-for pid in $(jobs -p); do wait "$pid" || status=$?; done
-[ "$status" -eq 0 ] || {
-  cat "$OUT"/torchrun.r*.out
-  exit 1
-}
+wait_all torchrun
 
 echo "--- SIGKILL of rank 1: rank 0 stops naming it"
 two_ranks killed
@@ -128,6 +134,27 @@ fi
 two_ranks termed --resume auto
 wait_both
 [ "$S0" -eq 0 ] && [ "$S1" -eq 0 ]
+
+echo "--- samri-eval's model mode: 2 ranks write the report of 1 process"
+EVAL=(--model "trained=$OUT/one/last.pth" --test "$OUT/store" --prompt both --batch-size 8 -q)
+"$BIN/samri-eval" "${EVAL[@]}" --output "$OUT/eval_one"
+next_port
+for r in 0 1; do
+  "$BIN/samri-eval" "${EVAL[@]}" --output "$OUT/eval_two" --rank $r --world-size 2 \
+    --master-port $PORT >"$OUT/eval.r$r.out" 2>&1 &
+done
+wait_all eval
+cmp "$OUT/eval_one/cases.csv" "$OUT/eval_two/cases.csv"
+cmp "$OUT/eval_one/tables/tables.md" "$OUT/eval_two/tables/tables.md"
+# summary.json records the command line, which differs by the rank flags: compare the rest.
+$PY - "$OUT" <<'EOF'
+import json, sys
+a, b = (json.load(open(f"{sys.argv[1]}/{d}/summary.json")) for d in ("eval_one", "eval_two"))
+a["provenance"].pop("command"); b["provenance"].pop("command")
+assert a == b, "summary.json differs beyond the command line"
+EOF
+[ -s "$OUT/eval_two/logs/rank-1.log" ]
+echo "eval: cases.csv, summary.json and the tables equal"
 
 $PY - "$OUT" "$STEPS" <<'PYEOF'
 import json, sys

@@ -57,6 +57,9 @@ TEST(Communicator, AllReduceSumsAndMessagesReachEveryRank) {
     EXPECT_EQ(comm.broadcast(comm.is_root() ? "from root" : "ignored"), "from root");
     EXPECT_EQ(comm.all_gather(std::to_string(comm.rank() * 10)),
               std::vector<std::string>({"0", "10", "20"}));
+    const std::vector<std::string> gathered = comm.gather("r" + std::to_string(comm.rank()));
+    EXPECT_EQ(gathered, comm.is_root() ? std::vector<std::string>({"r0", "r1", "r2"})
+                                       : std::vector<std::string>());
     comm.barrier();
     comm.check_same("config", "same");
   });

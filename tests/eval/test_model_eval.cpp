@@ -4,8 +4,11 @@
 #include "samri/eval/model_eval.h"
 
 #include <unistd.h>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <map>
 #include <sstream>
 
@@ -20,6 +23,7 @@
 #include "samri/model/sam.h"
 #include "samri/store/embedding_store.h"
 #include "support/fixtures.h"
+#include "support/free_port.h"
 
 namespace samri::eval {
 namespace {
@@ -175,6 +179,71 @@ TEST_F(ModelEval, AModelWithAnotherEncoderIsRefusedUnlessAllowed) {
   EXPECT_FALSE(fs::exists(o.settings.output));
   o.allow_mismatch = true;
   EXPECT_GT(run_model_eval(o).cases, 0);
+}
+
+std::string file_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs `body(rank, options)` as each of `world` ranks of `o` in threads of this process (plain
+// run_model_eval by default). Every rank's summary, in rank order; a rank's exception is rethrown.
+using RankBody = std::function<EvalSummary(int, ModelEvalOptions)>;
+std::vector<EvalSummary> run_ranks(
+    int world, const ModelEvalOptions& o,
+    const RankBody& body = [](int, ModelEvalOptions mine) { return run_model_eval(mine); }) {
+  const int port = samri::test::free_port();
+  std::vector<std::future<EvalSummary>> ranks;
+  for (int r = 0; r < world; ++r) {
+    ModelEvalOptions mine = o;
+    mine.launch.rank = r;
+    mine.launch.world = world;
+    mine.launch.master_addr = "127.0.0.1";
+    mine.launch.master_port = port;
+    mine.dist_timeout_s = 30;
+    ranks.push_back(std::async(std::launch::async, body, r, mine));
+  }
+  std::vector<EvalSummary> out;
+  for (auto& f : ranks) out.push_back(f.get());
+  return out;
+}
+
+TEST_F(ModelEval, ThreeRanksWriteTheReportOfOneProcess) {
+  ModelEvalOptions o = options();
+  o.models.emplace_back("again", data_path("sam_tiny/sam_tiny.pth"));
+  o.prompt = "both";
+  const fs::path one = fs::path(dir_) / "one", three = fs::path(dir_) / "three";
+  o.settings.output = one;
+  const EvalSummary single = run_model_eval(o);
+  o.settings.output = three;
+  const std::vector<EvalSummary> ranks = run_ranks(3, o);
+  EXPECT_EQ(ranks[0].cases, single.cases);
+  EXPECT_EQ(ranks[1].cases, 0);
+  ASSERT_GT(single.cases, 3 * o.batch_size);  // every rank had batches to score
+  for (const char* file : {"cases.csv", "summary.json", "tables/tables.md"}) {
+    const std::string expected = file_text(one / file);
+    EXPECT_FALSE(expected.empty()) << file;
+    EXPECT_EQ(file_text(three / file), expected) << file;
+  }
+}
+
+TEST_F(ModelEval, RanksWithDifferentOptionsAreRefusedOnEveryRank) {
+  const ModelEvalOptions o = options();
+  std::atomic<int> refused{0};
+  run_ranks(2, o, [&](int rank, ModelEvalOptions mine) {
+    if (rank == 1) mine.seed = 7;
+    try {
+      return run_model_eval(mine);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("rank 1 was started with another evaluation"),
+                std::string::npos)
+          << e.what();
+      ++refused;
+      return EvalSummary{};
+    }
+  });
+  EXPECT_EQ(refused, 2);
+  EXPECT_FALSE(fs::exists(o.settings.output / "cases.csv"));
 }
 
 TEST_F(ModelEval, NoSampleOfTheChosenSplitsIsAnError) {

@@ -26,22 +26,11 @@ set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 BIN_DIR DATA_DIR" >&2; exit 2; }
 BIN_DIR=$(cd "$1" && pwd)
 DATA_DIR=$(cd "$2" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CLUSTER=$HERE/slurm_cluster.sh
+# shellcheck source=cluster_test_lib.sh
+source "$(dirname "$0")/cluster_test_lib.sh"
 SBATCH_SCRIPT=$REPO/scripts/slurm/embed.sbatch
 TEMPLATES=/usr/share/mricron/templates
-PY=/usr/bin/python3
-START=$SECONDS
 
-step() { echo "=== [$((SECONDS - START))s] $*"; }
-ok() { echo "ok: $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIPPED: needs root (slurmd, munged)"; exit 77; }
 if [ ! -f "$TEMPLATES/ch2.nii.gz" ] || [ ! -f "$TEMPLATES/aal.nii.gz" ]; then
   echo "SKIPPED: $TEMPLATES/{ch2,aal}.nii.gz missing (apt-get install mricron-data)"
   exit 77
@@ -49,67 +38,7 @@ fi
 for tool in samri-preprocess samri-embed; do
   [ -x "$BIN_DIR/$tool" ] || fail "$BIN_DIR/$tool is missing (build it first)"
 done
-[ -x "$PY" ] || fail "$PY is missing"
-
-# Nothing from a surrounding SLURM job or the user's defaults may steer our sbatch/srun.
-while read -r var; do
-  unset "$var"
-done < <(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN)_' || true)
-
-# Folders of earlier runs whose test process died without cleaning up (SIGKILL, a timeout):
-# stop their daemons and remove them.
-TMP_ROOT=${TMPDIR:-/tmp}
-for old in "$TMP_ROOT"/samri-slurm-test.*; do
-  [ -d "$old" ] || continue
-  owner=$(cat "$old/owner.pid" 2>/dev/null || echo "")
-  if [ -n "$owner" ] && grep -qs test_embed_array "/proc/$owner/cmdline"; then continue; fi
-  echo "removing the leftovers of an earlier run: $old"
-  bash "$CLUSTER" stop "$old/cluster" || true
-  rm -rf "$old"
-done
-
-WORK=$(mktemp -d "$TMP_ROOT/samri-slurm-test.XXXXXX")
-echo $$ >"$WORK/owner.pid"
-chmod 0711 "$WORK" # munged runs as user munge and must reach $WORK/cluster/munge
-CLUSTER_DIR=$WORK/cluster
-STOPPED=0
-cleanup() {
-  local status=$?
-  set +e
-  if [ "$STOPPED" -eq 0 ]; then
-    echo "--- cleanup: stopping the cluster"
-    bash "$CLUSTER" stop "$CLUSTER_DIR"
-  fi
-  if [ "$status" -ne 0 ]; then
-    for f in "$WORK"/logs/*.log; do
-      [ -f "$f" ] || continue
-      echo "----- $f -----"
-      tail -n 40 "$f"
-    done
-    echo "FAILED after $((SECONDS - START))s (status $status)"
-  fi
-  if [ "${SAMRI_KEEP_TEST_DIR:-0}" = 1 ]; then
-    echo "kept $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-mkdir -p "$WORK/logs"
-cd "$WORK"
-
-step "starting a single-node SLURM cluster in $CLUSTER_DIR"
-bash "$CLUSTER" start "$CLUSTER_DIR"
-export SLURM_CONF=$CLUSTER_DIR/etc/slurm.conf
-DAEMON_PIDS=$(cat "$CLUSTER_DIR/munge/munged.pid" "$CLUSTER_DIR/run/slurmctld.pid" \
-  "$CLUSTER_DIR/run/slurmd.pid" | tr '\n' ' ')
-echo "daemons: $DAEMON_PIDS"
-echo "slurm: $(sinfo --version)"
-[ "$(sinfo -h -o %T)" = idle ] || fail "the node is not idle"
-ok "sinfo shows the node idle"
+cluster_test_start
 
 printf 'image,label,patient\n%s,%s,colin27\n' "$TEMPLATES/ch2.nii.gz" "$TEMPLATES/aal.nii.gz" \
   >"$WORK/colin.csv"
@@ -163,14 +92,6 @@ submit_wait() {
   return $status
 }
 
-# "JobState ExitCode Restarts" of array task ARRAY_TASK (scontrol keeps finished jobs for
-# MinJobAge=300 s; sacct needs accounting, which this cluster has not).
-task_state() {
-  scontrol show job "$1" 2>/dev/null | tr ' ' '\n' |
-    awk -F= '$1 == "JobState" {s = $2} $1 == "ExitCode" {e = $2} $1 == "Restarts" {r = $2}
-             END {print s, e, r}'
-}
-
 step "embed.sbatch as a 2-task array with the real samri-embed (tiny model)"
 STORE=$WORK/store
 # What users pass: --export=ALL,CKPT=...,DATA=...,STORE=... (sbatch splits it at commas).
@@ -194,17 +115,6 @@ done
 step "samri-embed verify / info --json"
 check_store "$STORE" "$N_SLICES" "$N_SAMPLES"
 
-wait_array() {
-  local deadline=$((SECONDS + $2))
-  while [ -n "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      squeue -j "$1"
-      fail "array $1 not done within $2 s"
-    fi
-    sleep 2
-  done
-}
-
 step "the real samri-embed stopped by SIGUSR1 (task 0), requeued, resumed"
 read -r M_SLICES M_SAMPLES < <(preprocess "$WORK/slices/colin30" 0.3)
 [ "${M_SLICES:-0}" -ge 20 ] || fail "only ${M_SLICES:-no} slices"
@@ -223,7 +133,7 @@ compgen -G "$STORE2/shards/p0000of0002-*.json" >/dev/null ||
   fail "task 0 committed no shard within 60 s"
 scancel --signal=USR1 --batch "${JOB2}_0"
 echo "sent: scancel --signal=USR1 --batch ${JOB2}_0 (after its first shard)"
-wait_array "$JOB2" 300
+wait_job "$JOB2" 300
 log=$WORK/logs/embed2_${JOB2}_0.log
 grep -q "samri-embed exited with status 3" "$log" ||
   fail "task 0: samri-embed did not stop with status 3 on SIGUSR1 (see $log)"
@@ -305,7 +215,7 @@ scancel --signal=USR1 --batch "${SIGJOB}_0"
 echo "sent: scancel --signal=USR1 --batch ${SIGJOB}_0"
 
 # Both tasks: signalled, requeued, resumed, completed; bounded wait.
-wait_array "$SIGJOB" 240
+wait_job "$SIGJOB" 240
 for t in 0 1; do
   log=$WORK/logs/sig_${SIGJOB}_$t.log
   [ -f "$log" ] || fail "no log $log"
@@ -333,19 +243,7 @@ set -e
 grep -q "DATA is not set" "$WORK/logs/bad_${BADJOB%%;*}_0.log" || fail "no message about DATA"
 ok "without DATA the job exits 2: $(grep -h 'DATA is not set' "$WORK"/logs/bad_*.log | cut -c1-40)"
 
-step "stopping the cluster"
-bash "$CLUSTER" stop "$CLUSTER_DIR"
-STOPPED=1
-for pid in $DAEMON_PIDS; do
-  if kill -0 "$pid" 2>/dev/null; then fail "daemon pid $pid is still running"; fi
-done
-left=$(pgrep -a -f -- "$CLUSTER_DIR/" || true)
-[ -z "$left" ] || fail "processes of the cluster left: $left"
-for d in slurmctld slurmd slurmstepd munged; do
-  others=$(pgrep -x "$d" | tr '\n' ' ' || true)
-  [ -z "$others" ] || echo "note: other $d processes (not this test's) run: $others"
-done
-ok "no slurmctld, slurmd, slurmstepd or munged of this cluster is left (pgrep)"
+cluster_test_stop
 
 echo "PASS: slurm.embed_array ($((SECONDS - START))s): 2-task arrays embedded $N_SLICES and" \
   "$M_SLICES slices (verify ok; SIGUSR1 -> exit 3 -> requeue -> resumed); stand-in: scancel and" \

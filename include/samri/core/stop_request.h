@@ -8,7 +8,8 @@ namespace samri {
 // before it preempts or times out a job. Long jobs poll stop_requested() at points where they can
 // finish cleanly (a shard boundary), so that a requeued job that reruns the same command continues.
 // install_stop_handlers() sets handlers for SIGTERM, SIGUSR1 and SIGINT that only record the
-// signal; a second SIGINT or SIGTERM while a stop is pending ends the process at once.
+// signal; a second SIGINT or SIGTERM while a stop is pending ends the process at once, unless it
+// comes within 2 s of the first (the same request delivered twice, as srun forwards scancel's).
 void install_stop_handlers();
 
 bool stop_requested();

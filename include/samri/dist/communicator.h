@@ -41,6 +41,8 @@ class Communicator {
   std::string broadcast(const std::string& value);
   // Every rank's `value`, in rank order.
   std::vector<std::string> all_gather(const std::string& value);
+  // On rank 0: every rank's `value`, in rank order; on the others: nothing (they do not wait).
+  std::vector<std::string> gather(const std::string& value);
   // Throws samri::Error on every rank when the ranks' `value`s differ, naming `what` and the first
   // rank whose value differs from rank 0's.
   void check_same(const std::string& what, const std::string& value);
@@ -52,6 +54,7 @@ class Communicator {
   struct Impl;
   std::string message_key(const std::string& kind);
   void rendezvous(const std::string& where);
+  std::vector<std::string> collect(const std::string& value, bool everyone);
   std::string lost_store_message(const std::string& cause) const;
   // After a failed all-reduce: the ranks that died or hung, for the error message.
   std::string absent_ranks();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "samri/eval/mask_metrics.h"
 
 namespace samri::eval {
@@ -50,6 +52,11 @@ struct CaseColumns {
 // NaN as an empty cell. Written atomically.
 void write_cases_csv(const std::filesystem::path& path, const std::vector<CaseRecord>& cases,
                      const CaseColumns& columns);
+
+// A case as JSON and back, exactly (doubles keep every bit; NaN and infinities survive): how ranks
+// of a data-parallel evaluation send their cases to rank 0.
+nlohmann::json case_to_json(const CaseRecord& c);
+CaseRecord case_from_json(const nlohmann::json& j);
 
 // True when the cases hold more than one prompt kind (tables then name methods with prompts).
 bool mixes_prompts(const std::vector<CaseRecord>& cases);

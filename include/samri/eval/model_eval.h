@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "samri/dist/launch_env.h"
 #include "samri/eval/eval_report.h"
 
 namespace samri::eval {
@@ -22,6 +23,11 @@ struct ModelEvalOptions {
   std::int64_t batch_size = 16;
   std::uint64_t seed = 0;  // the point prompts' random streams (one per case)
   bool allow_mismatch = false;
+  // Data-parallel: the ranks split the batches of cases and rank 0 gathers them and writes the
+  // report, the same as one process's.
+  dist::LaunchEnv launch;
+  std::string backend = "auto";
+  int dist_timeout_s = 300;
 };
 
 // Every sample (object on a slice) of the test stores, for every model and prompt kind: the
