@@ -13,19 +13,6 @@
 
 namespace samri::embed {
 
-namespace {
-
-model::StateDict encoder_weights(const model::StateDict& all) {
-  static const std::string prefix = "image_encoder.";
-  model::StateDict encoder;
-  for (const auto& [key, tensor] : all.items()) {
-    if (key.rfind(prefix, 0) == 0) encoder.insert(key.substr(prefix.size()), tensor);
-  }
-  return encoder;
-}
-
-}  // namespace
-
 SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig& config,
                            torch::Device device, model::Precision precision)
     : device_(device), dtype_(model::dtype_of(precision)) {
@@ -45,7 +32,8 @@ SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig
   lap("encoder fingerprint");
   encoder_ = model::ImageEncoderViT(config.image_encoder);
   lap("encoder built");
-  model::load_state_dict(*encoder_, encoder_weights(weights), checkpoint + " (image_encoder.*)");
+  model::load_state_dict(*encoder_, weights.part("image_encoder."),
+                         checkpoint + " (image_encoder.*)");
   encoder_->eval();
   encoder_->to(device_, dtype_);
   lap("weights loaded");

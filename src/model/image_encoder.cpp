@@ -11,24 +11,6 @@
 namespace samri::model {
 namespace {
 
-void check_config(const ImageEncoderConfig& c) {
-  if (c.img_size < 1 || c.patch_size < 1 || c.img_size % c.patch_size != 0) {
-    throw Error("image encoder: img_size " + std::to_string(c.img_size) +
-                " is not a positive multiple of patch_size " + std::to_string(c.patch_size));
-  }
-  if (c.in_chans < 1 || c.embed_dim < 1 || c.depth < 0 || c.out_chans < 1 || c.window_size < 0) {
-    throw Error(
-        "image encoder: in_chans, embed_dim, out_chans must be positive, depth and "
-        "window_size not negative");
-  }
-  for (const int index : c.global_attn_indexes) {
-    if (index < 0 || index >= c.depth) {
-      throw Error("image encoder: global_attn_indexes names block " + std::to_string(index) +
-                  " of a depth-" + std::to_string(c.depth) + " encoder");
-    }
-  }
-}
-
 VitBlockOptions block_options(const ImageEncoderConfig& c, int index) {
   const bool global = std::find(c.global_attn_indexes.begin(), c.global_attn_indexes.end(),
                                 index) != c.global_attn_indexes.end();
@@ -48,7 +30,7 @@ VitBlockOptions block_options(const ImageEncoderConfig& c, int index) {
 }  // namespace
 
 ImageEncoderViTImpl::ImageEncoderViTImpl(const ImageEncoderConfig& config) : config_(config) {
-  check_config(config_);
+  check_encoder_config(config_, "image encoder");
   namespace nn = torch::nn;
   const int64_t grid = config_.img_size / config_.patch_size;
   // PatchEmbed has no parameters of its own; a plain holder gives the "patch_embed.proj" names.

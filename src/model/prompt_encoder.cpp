@@ -76,8 +76,17 @@ PromptEncoderImpl::PromptEncoderImpl(const PromptEncoderConfig& config) : config
 }
 
 torch::Tensor PromptEncoderImpl::get_dense_pe() {
-  const auto& size = config_.image_embedding_size;
-  return pe_layer_->forward(size[0], size[1]).unsqueeze(0);
+  // Loading weights writes the matrix in place (a new version), moving the module to another
+  // device or cloning it makes a new tensor: either way the cached encoding is stale.
+  const torch::Tensor& matrix = pe_layer_->gaussian_matrix();
+  const auto version = static_cast<std::uint32_t>(matrix._version());
+  if (!dense_pe_.value.defined() || dense_pe_.matrix != matrix.data_ptr() ||
+      dense_pe_.version != version) {
+    torch::NoGradGuard no_grad;
+    const auto& size = config_.image_embedding_size;
+    dense_pe_ = {pe_layer_->forward(size[0], size[1]).unsqueeze(0), matrix.data_ptr(), version};
+  }
+  return dense_pe_.value;
 }
 
 torch::Tensor PromptEncoderImpl::embed_points(const torch::Tensor& coords,

@@ -8,31 +8,6 @@ namespace samri::model {
 
 namespace {
 
-// A config whose parts disagree would only fail deep inside a forward pass; say so up front.
-void check_consistent(const SamConfig& c) {
-  const int grid = c.image_encoder.img_size / c.image_encoder.patch_size;
-  const auto& pe = c.prompt_encoder;
-  const auto fail = [&](const std::string& what) {
-    throw Error("SAM config '" + c.name + "' is inconsistent: " + what);
-  };
-  if (pe.embed_dim != c.image_encoder.out_chans) {
-    fail("prompt_encoder.embed_dim " + std::to_string(pe.embed_dim) +
-         " != image_encoder.out_chans " + std::to_string(c.image_encoder.out_chans));
-  }
-  if (c.mask_decoder.transformer_dim != pe.embed_dim) {
-    fail("mask_decoder.transformer_dim " + std::to_string(c.mask_decoder.transformer_dim) +
-         " != prompt_encoder.embed_dim " + std::to_string(pe.embed_dim));
-  }
-  if (pe.image_embedding_size[0] != grid || pe.image_embedding_size[1] != grid) {
-    fail("prompt_encoder.image_embedding_size must be img_size / patch_size = " +
-         std::to_string(grid));
-  }
-  const int size = c.image_encoder.img_size;
-  if (pe.input_image_size[0] != size || pe.input_image_size[1] != size) {
-    fail("prompt_encoder.input_image_size must be img_size = " + std::to_string(size));
-  }
-}
-
 torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t height, int64_t width) {
   namespace F = torch::nn::functional;
   return F::interpolate(x, F::InterpolateFuncOptions()
@@ -44,7 +19,8 @@ torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t height, int64_t wi
 }  // namespace
 
 SamImpl::SamImpl(const SamConfig& config) : config_(config) {
-  check_consistent(config);
+  // A config whose parts disagree would only fail deep inside a forward pass; say so up front.
+  check_sam_config(config, "SAM config '" + config.name + "'");
   image_encoder = register_module("image_encoder", ImageEncoderViT(config.image_encoder));
   prompt_encoder = register_module("prompt_encoder", PromptEncoder(config.prompt_encoder));
   mask_decoder = register_module("mask_decoder", MaskDecoder(config.mask_decoder));

@@ -83,31 +83,6 @@ void read_decoder(const json& j, const std::string& where, MaskDecoderConfig& d)
   r.no_others();
 }
 
-void validate(const SamConfig& c, const std::string& where) {
-  const auto& e = c.image_encoder;
-  if (e.img_size <= 0 || e.patch_size <= 0 || e.img_size % e.patch_size != 0) {
-    throw Error(where + ": image_encoder.img_size must be a positive multiple of patch_size");
-  }
-  if (e.embed_dim <= 0 || e.num_heads <= 0 || e.embed_dim % e.num_heads != 0) {
-    throw Error(where + ": image_encoder.embed_dim must be a positive multiple of num_heads");
-  }
-  for (int i : e.global_attn_indexes) {
-    if (i < 0 || i >= e.depth)
-      throw Error(where + ": global_attn_indexes has " + std::to_string(i));
-  }
-  const int grid = e.img_size / e.patch_size;
-  const auto& p = c.prompt_encoder;
-  if (p.image_embedding_size[0] != grid || p.image_embedding_size[1] != grid ||
-      p.input_image_size[0] != e.img_size || p.input_image_size[1] != e.img_size) {
-    throw Error(where + ": prompt_encoder sizes do not match image_encoder.img_size/patch_size");
-  }
-  if (p.embed_dim != e.out_chans || c.mask_decoder.transformer_dim != e.out_chans) {
-    throw Error(where +
-                ": prompt_encoder.embed_dim and mask_decoder.transformer_dim must equal "
-                "image_encoder.out_chans");
-  }
-}
-
 }  // namespace
 
 SamConfig SamConfig::vit_b() { return vit("vit_b", 768, 12, 12, {2, 5, 8, 11}); }
@@ -132,7 +107,7 @@ SamConfig SamConfig::from_json_file(const std::string& path) {
   r.get("mask_decoder", sub);
   read_decoder(sub.is_null() ? empty : sub, path + ": mask_decoder", c.mask_decoder);
   r.no_others();
-  validate(c, path);
+  check_sam_config(c, path);
   return c;
 }
 
@@ -182,6 +157,52 @@ std::string SamConfig::to_json() const {
             {"pixel_std", pixel_std},
             {"mask_threshold", mask_threshold}};
   return j.dump(2);
+}
+
+void check_encoder_config(const ImageEncoderConfig& c, const std::string& where) {
+  if (c.img_size < 1 || c.patch_size < 1 || c.img_size % c.patch_size != 0) {
+    throw Error(where + ": image_encoder.img_size " + std::to_string(c.img_size) +
+                " is not a positive multiple of patch_size " + std::to_string(c.patch_size));
+  }
+  if (c.in_chans < 1 || c.embed_dim < 1 || c.depth < 0 || c.out_chans < 1 || c.window_size < 0) {
+    throw Error(where +
+                ": image_encoder.in_chans, embed_dim and out_chans must be positive, depth and "
+                "window_size not negative");
+  }
+  if (c.num_heads < 1 || c.embed_dim % c.num_heads != 0) {
+    throw Error(where + ": image_encoder.embed_dim " + std::to_string(c.embed_dim) +
+                " is not a positive multiple of num_heads " + std::to_string(c.num_heads));
+  }
+  for (const int index : c.global_attn_indexes) {
+    if (index < 0 || index >= c.depth) {
+      throw Error(where + ": image_encoder.global_attn_indexes names block " +
+                  std::to_string(index) + " of a depth-" + std::to_string(c.depth) + " encoder");
+    }
+  }
+}
+
+void check_sam_config(const SamConfig& c, const std::string& where) {
+  check_encoder_config(c.image_encoder, where);
+  const auto& e = c.image_encoder;
+  const auto& p = c.prompt_encoder;
+  const int grid = e.img_size / e.patch_size;
+  if (p.embed_dim != e.out_chans) {
+    throw Error(where + ": prompt_encoder.embed_dim " + std::to_string(p.embed_dim) +
+                " != image_encoder.out_chans " + std::to_string(e.out_chans));
+  }
+  if (c.mask_decoder.transformer_dim != p.embed_dim) {
+    throw Error(where + ": mask_decoder.transformer_dim " +
+                std::to_string(c.mask_decoder.transformer_dim) + " != prompt_encoder.embed_dim " +
+                std::to_string(p.embed_dim));
+  }
+  if (p.image_embedding_size[0] != grid || p.image_embedding_size[1] != grid) {
+    throw Error(where + ": prompt_encoder.image_embedding_size must be img_size / patch_size = " +
+                std::to_string(grid));
+  }
+  if (p.input_image_size[0] != e.img_size || p.input_image_size[1] != e.img_size) {
+    throw Error(where + ": prompt_encoder.input_image_size must be img_size = " +
+                std::to_string(e.img_size));
+  }
 }
 
 }  // namespace samri::model

@@ -17,11 +17,8 @@ using samri::test::tiny_config;
 
 // The `prefix` part of the tiny SAM's weights, loaded strictly: any missing or extra key fails.
 void load_prefixed(torch::nn::Module& module, const std::string& prefix) {
-  StateDict part;
-  for (const auto& [key, value] : samri::test::tiny_weights().items()) {
-    if (key.rfind(prefix, 0) == 0) part.insert(key.substr(prefix.size()), value);
-  }
-  load_state_dict(module, part, "sam_tiny.pth (" + prefix + "*)");
+  load_state_dict(module, samri::test::tiny_weights().part(prefix),
+                  "sam_tiny.pth (" + prefix + "*)");
 }
 
 struct TinyDecoder {

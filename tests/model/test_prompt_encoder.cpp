@@ -14,11 +14,8 @@ using samri::test::expected;
 
 // The `prefix` part of the tiny SAM's weights, loaded strictly: any missing or extra key fails.
 void load_prefixed(torch::nn::Module& module, const std::string& prefix) {
-  StateDict part;
-  for (const auto& [key, value] : samri::test::tiny_weights().items()) {
-    if (key.rfind(prefix, 0) == 0) part.insert(key.substr(prefix.size()), value);
-  }
-  load_state_dict(module, part, "sam_tiny.pth (" + prefix + "*)");
+  load_state_dict(module, samri::test::tiny_weights().part(prefix),
+                  "sam_tiny.pth (" + prefix + "*)");
 }
 
 PromptEncoder tiny_prompt_encoder() {
@@ -83,6 +80,19 @@ TEST(PromptEncoder, PointsWithBoxGetNoPadPoint) {
 TEST(PromptEncoder, DensePositionalEncodingMatchesReference) {
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(all_close_rel(tiny_prompt_encoder()->get_dense_pe(), expected("pe_dense_pe")));
+}
+
+TEST(PromptEncoder, TheCachedDenseEncodingFollowsNewWeights) {
+  PromptEncoder encoder(samri::test::tiny_config().prompt_encoder);
+  const torch::Tensor random = encoder->get_dense_pe().clone();
+  EXPECT_TRUE(torch::equal(encoder->get_dense_pe(), random));
+  load_prefixed(*encoder, "prompt_encoder.");  // writes the matrix in place
+  EXPECT_TRUE(all_close_rel(encoder->get_dense_pe(), expected("pe_dense_pe")));
+  {
+    torch::NoGradGuard no_grad;
+    encoder->named_buffers()["pe_layer.positional_encoding_gaussian_matrix"].mul_(2);
+  }
+  EXPECT_FALSE(all_close_rel(encoder->get_dense_pe(), expected("pe_dense_pe")));
 }
 
 TEST(PromptEncoder, NoPromptGivesEmptySparse) {

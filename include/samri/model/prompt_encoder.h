@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -20,6 +21,8 @@ class PositionEmbeddingRandomImpl : public torch::nn::Module {
   torch::Tensor forward(int64_t height, int64_t width);
   // coords (..., 2) in pixels (x, y) of an image of image_size (H, W) -> (..., C).
   torch::Tensor forward_with_coords(const torch::Tensor& coords, std::array<int, 2> image_size);
+  // The Gaussian matrix, to tell whether something derived from it is still current.
+  const torch::Tensor& gaussian_matrix() const { return gaussian_matrix_; }
 
  private:
   // coords (..., 2) in [0, 1] -> (..., C): cat(sin, cos) of 2*pi * (2*coords - 1) @ matrix.
@@ -39,7 +42,9 @@ class PromptEncoderImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> forward(
       const std::optional<std::pair<torch::Tensor, torch::Tensor>>& points,
       const std::optional<torch::Tensor>& boxes, const std::optional<torch::Tensor>& masks);
-  // (1, C, H, W) positional encoding of the image embedding grid.
+  // (1, C, H, W) positional encoding of the image embedding grid. Computed once and reused while
+  // the Gaussian matrix stays the same tensor, unmodified (every decoder call needs it); do not
+  // modify the result in place.
   torch::Tensor get_dense_pe();
   const PromptEncoderConfig& config() const { return config_; }
 
@@ -55,6 +60,11 @@ class PromptEncoderImpl : public torch::nn::Module {
   torch::nn::Embedding not_a_point_embed_{nullptr};
   torch::nn::Sequential mask_downscaling_{nullptr};
   torch::nn::Embedding no_mask_embed_{nullptr};
+  struct DensePe {
+    torch::Tensor value;
+    const void* matrix = nullptr;
+    std::uint32_t version = 0;
+  } dense_pe_;
 };
 TORCH_MODULE(PromptEncoder);
 

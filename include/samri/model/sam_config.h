@@ -60,4 +60,10 @@ struct SamConfig {
   std::string to_json() const;
 };
 
+// The one place that knows which configs can be built. Each throws samri::Error starting with
+// `where` and naming the field and the values that disagree.
+void check_encoder_config(const ImageEncoderConfig& c, const std::string& where);
+// The encoder's rules, and the prompt encoder and mask decoder agreeing with the encoder.
+void check_sam_config(const SamConfig& c, const std::string& where);
+
 }  // namespace samri::model

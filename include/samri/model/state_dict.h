@@ -33,6 +33,16 @@ class StateDict {
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
 
+  // The entries whose key starts with `prefix` ("image_encoder."), keyed without it: the weights
+  // of one part of SAM, as that part's module names them.
+  StateDict part(const std::string& prefix) const {
+    StateDict out;
+    for (const auto& [key, value] : items_) {
+      if (key.rfind(prefix, 0) == 0) out.insert(key.substr(prefix.size()), value);
+    }
+    return out;
+  }
+
  private:
   std::vector<std::pair<std::string, torch::Tensor>> items_;
   std::unordered_map<std::string, std::size_t> index_;
