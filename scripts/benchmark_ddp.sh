@@ -12,18 +12,12 @@ BATCH=${3:-8}
 BUILD=${SAMRI_BUILD_DIR:-build}
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-TEMPLATES=/usr/share/mricron/templates
 PY=/usr/bin/python3
 [ $((THREADS % 2)) -eq 0 ] || { echo "threads must be even (2 ranks share them)" >&2; exit 2; }
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$BUILD/apps/samri-checkpoint" init --model vit_b --seed 0 --output "$WORK/vit_b.pth" -q
-echo "image,label,patient" >"$WORK/colin.csv"
-echo "$TEMPLATES/ch2.nii.gz,$TEMPLATES/aal.nii.gz,colin" >>"$WORK/colin.csv"
-"$BUILD/apps/samri-preprocess" --list "$WORK/colin.csv" --output "$WORK/slices" --axis 2 \
-  --peripheral-fraction 0.48 -q
-"$BUILD/apps/samri-embed" --checkpoint "$WORK/vit_b.pth" --data "$WORK/slices" \
-  --output "$WORK/store" --precision bf16 --threads "$THREADS" -q
+# shellcheck source=colin_vit_b_store.sh
+source scripts/colin_vit_b_store.sh
+make_colin_vit_b_store "$BUILD" "$WORK" "$THREADS"
 
 TRAIN=(--checkpoint "$WORK/vit_b.pth" --train "$WORK/store" --batch-size "$BATCH"
   --max-steps $((STEPS + 2)) --samples-per-dataset 0 --log-every-steps 1 --lr 1e-4 -q)

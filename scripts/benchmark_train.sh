@@ -11,18 +11,11 @@ STEPS=${2:-8}
 BUILD=${SAMRI_BUILD_DIR:-build}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-TEMPLATES=/usr/share/mricron/templates
 PY=/usr/bin/python3
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$BUILD/apps/samri-checkpoint" init --model vit_b --seed 0 --output "$WORK/vit_b.pth" -q
-echo "image,label,patient" >"$WORK/colin.csv"
-echo "$TEMPLATES/ch2.nii.gz,$TEMPLATES/aal.nii.gz,colin" >>"$WORK/colin.csv"
-# The 9 middle axial slices: enough samples for several batches of 64.
-"$BUILD/apps/samri-preprocess" --list "$WORK/colin.csv" --output "$WORK/slices" --axis 2 \
-  --peripheral-fraction 0.48 -q
-"$BUILD/apps/samri-embed" --checkpoint "$WORK/vit_b.pth" --data "$WORK/slices" \
-  --output "$WORK/store" --precision bf16 --threads "$THREADS" -q
+# shellcheck source=colin_vit_b_store.sh
+source scripts/colin_vit_b_store.sh
+make_colin_vit_b_store "$BUILD" "$WORK" "$THREADS"
 "$BUILD/apps/samri-embed" info "$WORK/store" | head -3
 
 # Mean samples/s of the logged steps after the first two (warm-up).
