@@ -36,3 +36,12 @@ function(samri_add_layer name)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
   target_link_libraries(${name} PRIVATE samri_warnings)
 endfunction()
+
+# AddressSanitizer + UndefinedBehaviorSanitizer over everything this project compiles (LibTorch
+# and ITK stay uninstrumented). The `sanitize` preset of CMakePresets.json builds and tests it.
+option(SAMRI_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+if(SAMRI_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
