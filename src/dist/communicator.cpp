@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <exception>
 #include <thread>
 
 #include "samri/core/error.h"
@@ -117,7 +118,24 @@ Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
   }
 }
 
-Communicator::~Communicator() = default;
+Communicator::~Communicator() {
+  if (!impl_ || std::uncaught_exceptions() > 0) return;
+  // Rank 0 serves the store: leaving before the others have read their last messages would reset
+  // their connections. Each rank says it is done; rank 0 waits (bounded) for all of them.
+  try {
+    impl_->store->set("done/" + std::to_string(rank()), bytes_of("1"));
+    if (!is_root()) return;
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (int r = 1; r < world(); ++r) {
+      const std::string key = "done/" + std::to_string(r);
+      while (!impl_->store->check({key}) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  } catch (const std::exception&) {
+    // A store already gone: nothing left to protect.
+  }
+}
 
 void Communicator::all_reduce_sum(torch::Tensor& tensor) {
   if (!impl_) return;
