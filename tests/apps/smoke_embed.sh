@@ -13,7 +13,8 @@ TEMPLATES=/usr/share/mricron/templates
 PY=/usr/bin/python3
 TINY=(--checkpoint "$DATA/sam_tiny/sam_tiny.pth" --model "$DATA/sam_tiny/sam_tiny.json" --threads 1)
 
-"$BIN/samri-embed" --help | grep -q -- "--shard"
+"$BIN/samri-embed" --help >"$OUT/help.txt"  # not piped into grep -q: see smoke.sh
+grep -q -- "--shard" "$OUT/help.txt"
 "$BIN/samri-embed" --version | grep -q "samri"
 
 echo "image,label,patient" > "$OUT/colin.csv"

@@ -9,7 +9,8 @@ TEMPLATES=/usr/share/mricron/templates
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-"$BIN/samri-preprocess" --help | grep -q -- "--peripheral-fraction"
+"$BIN/samri-preprocess" --help >"$OUT/help.txt"  # not piped into grep -q: see smoke.sh
+grep -q -- "--peripheral-fraction" "$OUT/help.txt"
 "$BIN/samri-preprocess" --version | grep -q "samri"
 
 if [ -f "$TEMPLATES/aal.nii.gz" ]; then
