@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #endif
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -144,6 +145,22 @@ std::string sha256_file(const std::filesystem::path& path) {
   while (in) {
     in.read(chunk.data(), std::streamsize(chunk.size()));
     hash.update(chunk.data(), std::size_t(in.gcount()));
+  }
+  return hash.hex_digest();
+}
+
+std::string sha256_path(const std::filesystem::path& path) {
+  if (!std::filesystem::is_directory(path)) return sha256_file(path);
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(path)) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  Sha256 hash;
+  for (const auto& file : files) {
+    const std::string line =
+        std::filesystem::relative(file, path).generic_string() + " " + sha256_file(file) + "\n";
+    hash.update(line.data(), line.size());
   }
   return hash.hex_digest();
 }

@@ -32,6 +32,11 @@ ManifestSample parse_sample(const json& j) {
   s.box = j.at("box").get<std::array<std::int64_t, 4>>();
   s.height = j.at("height").get<std::int64_t>();
   s.width = j.at("width").get<std::int64_t>();
+  s.source = j.value("source", "");
+  s.source_sha256 = j.value("source_sha256", "");
+  s.channel = j.value("channel", "");
+  if (j.contains("axis")) s.axis = j["axis"].get<int>();
+  if (j.contains("slice")) s.slice = j["slice"].get<std::int64_t>();
   return s;
 }
 

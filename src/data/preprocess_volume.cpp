@@ -9,6 +9,7 @@
 
 #include "samri/core/atomic_file.h"
 #include "samri/core/error.h"
+#include "samri/core/sha256.h"
 #include "samri/data/intensity.h"
 #include "samri/data/label_boxes.h"
 #include "samri/io/image_reader.h"
@@ -188,8 +189,8 @@ io::Image read_labels_for(const DatasetCase& c, const io::Image& image,
 }
 
 // One channel of one case; returns its "volumes" record and appends samples.
-json process_volume(const DatasetCase& c, const io::Image& image, const std::string& channel,
-                    const io::Image& labels, const PreprocessOptions& o,
+json process_volume(const DatasetCase& c, const std::string& source_sha256, const io::Image& image,
+                    const std::string& channel, const io::Image& labels, const PreprocessOptions& o,
                     const std::map<std::int64_t, std::string>& names, const fs::path& output,
                     json& samples) {
   if (io::has_non_finite(image)) {
@@ -268,6 +269,7 @@ json process_volume(const DatasetCase& c, const io::Image& image, const std::str
                      {"image", image_rel},
                      {"labels", label_rel},
                      {"source", c.image.string()},
+                     {"source_sha256", source_sha256},
                      {"label_source", c.label.string()},
                      {"axis", axis},
                      {"slice", s},
@@ -379,13 +381,15 @@ nlohmann::json process_case(const DatasetCase& c, const PreprocessOptions& o,
     throw Error(c.image.string() + ": no slices along axis " + std::to_string(*o.axis));
   }
   const io::Image labels = read_labels_for(c, channels.front(), o);
+  // Lets samri-infer --embeddings prove that a store's slices came from the volume it is given.
+  const std::string source_sha256 = sha256_path(c.image);
   json part = {{"image", c.image.string()}, {"label", c.label.string()}, {"patient", c.patient},
                {"modality", c.modality},    {"stamp", input_stamp(c)},   {"volumes", json::array()},
                {"samples", json::array()}};
   for (std::size_t k = 0; k < channels.size(); ++k) {
     const std::string channel = channels.size() > 1 ? "c" + std::to_string(k) : "";
-    part["volumes"].push_back(
-        process_volume(c, channels[k], channel, labels, o, names, output, part["samples"]));
+    part["volumes"].push_back(process_volume(c, source_sha256, channels[k], channel, labels, o,
+                                             names, output, part["samples"]));
   }
   write_text_atomically(part_path(output, c), part.dump() + "\n");
   return part;

@@ -33,7 +33,8 @@ EmbedPlan make_plan(const std::vector<std::string>& folders,
       const std::string name = m.dataset + "/" + m.image;
       auto [it, inserted] = ids.emplace(name, static_cast<std::int64_t>(plan.slices.size()));
       if (inserted) {
-        plan.slices.push_back({it->second, name, m.dataset, m.patient, m.split, m.height, m.width});
+        plan.slices.push_back({it->second, name, m.dataset, m.patient, m.split, m.height, m.width,
+                               m.source, m.source_sha256, m.channel, m.axis, m.slice});
         plan.files.push_back({fs::path(folder) / m.image, fs::path(folder) / m.labels});
       } else if (it->second < static_cast<std::int64_t>(slices_before)) {
         throw Error(folder + ": slice " + name +

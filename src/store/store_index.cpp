@@ -35,11 +35,17 @@ void for_each_line(const fs::path& file, const Parse& parse) {
 std::string slices_to_jsonl(const std::vector<SliceEntry>& slices) {
   std::string text;
   for (const auto& s : slices) {
-    text += json{{"id", s.id},           {"name", s.name},   {"dataset", s.dataset},
-                 {"patient", s.patient}, {"split", s.split}, {"height", s.height},
-                 {"width", s.width}}
-                .dump() +
-            "\n";
+    json j = {{"id", s.id},           {"name", s.name},   {"dataset", s.dataset},
+              {"patient", s.patient}, {"split", s.split}, {"height", s.height},
+              {"width", s.width}};
+    if (!s.source_sha256.empty()) {
+      j["source"] = s.source;
+      j["source_sha256"] = s.source_sha256;
+      j["channel"] = s.channel;
+    }
+    if (s.axis) j["axis"] = *s.axis;
+    if (s.index) j["index"] = *s.index;
+    text += j.dump() + "\n";
   }
   return text;
 }
@@ -73,6 +79,11 @@ std::vector<SliceEntry> read_slices(const fs::path& file) {
     s.split = j.at("split").get<std::string>();
     s.height = j.at("height").get<std::int64_t>();
     s.width = j.at("width").get<std::int64_t>();
+    s.source = j.value("source", "");
+    s.source_sha256 = j.value("source_sha256", "");
+    s.channel = j.value("channel", "");
+    if (j.contains("axis")) s.axis = j["axis"].get<int>();
+    if (j.contains("index")) s.index = j["index"].get<std::int64_t>();
     if (s.id != static_cast<std::int64_t>(slices.size())) {
       throw Error(file.string() + ": slice ids are not 0, 1, 2, ... in order");
     }

@@ -42,7 +42,15 @@ void write_store(const fs::path& root, int n, StoreDtype dtype) {
   std::vector<SliceEntry> slices;
   std::vector<SampleEntry> samples;
   for (int i = 0; i < n; ++i) {
-    slices.push_back({i, "bench/" + std::to_string(i), "bench", "p", "train", 181, 217});
+    SliceEntry slice;
+    slice.id = i;
+    slice.name = "bench/" + std::to_string(i);
+    slice.dataset = "bench";
+    slice.patient = "p";
+    slice.split = "train";
+    slice.height = 181;
+    slice.width = 217;
+    slices.push_back(slice);
     samples.push_back({i, 1, std::nullopt, "bench", "p", "train", {0, 0, 1, 1}, 0.1, 4});
   }
   StoreWriter writer(root, m, slices, samples, {});

@@ -50,11 +50,7 @@ class Embed : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("samri_test_embed_suite_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    std::ofstream(root_ / "colin.csv") << "image,label,patient\n"
-                                       << data_path("infer/ch2_crop.nii.gz") << ","
-                                       << data_path("infer/aal_crop.nii.gz") << ",colin_a\n"
-                                       << data_path("infer/ch2_crop.nii.gz") << ","
-                                       << data_path("infer/aal_crop.nii.gz") << ",colin_b\n";
+    samri::test::write_colin_crop_list((root_ / "colin.csv").string(), {"colin_a", "colin_b"});
     samri::data::PreprocessOptions p;
     p.list_file = (root_ / "colin.csv").string();
     p.output = (root_ / "slices").string();

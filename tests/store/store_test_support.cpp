@@ -21,8 +21,15 @@ SyntheticStore::SyntheticStore(int slice_count, store::StoreDtype dtype) {
   metadata.samples = 2 * slice_count;
   for (int i = 0; i < slice_count; ++i) {
     const std::string split = i % 3 == 0 ? "val" : "train";
-    slices.push_back({i, "synth/images/s" + std::to_string(i) + ".nii.gz", "synth",
-                      "patient" + std::to_string(i % 2), split, 2 + i % 3, 3});
+    samri::store::SliceEntry slice;
+    slice.id = i;
+    slice.name = "synth/images/s" + std::to_string(i) + ".nii.gz";
+    slice.dataset = "synth";
+    slice.patient = "patient" + std::to_string(i % 2);
+    slice.split = split;
+    slice.height = 2 + i % 3;
+    slice.width = 3;
+    slices.push_back(slice);
     for (int label : {1, 2}) {
       samples.push_back({i,
                          label,

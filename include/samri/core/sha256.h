@@ -25,4 +25,8 @@ class Sha256 {
 
 std::string sha256_file(const std::filesystem::path& path);
 
+// sha256_file of a file; of a folder (a DICOM series), the sha256 of its regular files' relative
+// names and sha256s, in name order, so that the same series copied elsewhere hashes the same.
+std::string sha256_path(const std::filesystem::path& path);
+
 }  // namespace samri

@@ -23,6 +23,14 @@ struct ManifestSample {
   std::array<std::int64_t, 4> box{};  // x0, y0, x1, y1, inclusive (x = column)
   std::int64_t height = 0;            // of the slice in SAM's view
   std::int64_t width = 0;
+  // Where the slice came from (absent in manifests older than these fields): the volume as given
+  // to samri-preprocess, its content's sha256 (sha256_path), its channel ("" for one), the slicing
+  // axis and the slice's index along it.
+  std::string source;
+  std::string source_sha256;
+  std::string channel;
+  std::optional<int> axis;
+  std::optional<std::int64_t> slice;
 };
 
 // A preprocess folder's manifest: its samples in file order and the file's sha256.

@@ -18,6 +18,13 @@ struct SliceEntry {
   std::string split;
   std::int64_t height = 0;  // original size, SAM's view
   std::int64_t width = 0;
+  // Its volume (data::ManifestSample's fields of the same names; empty or absent when the manifest
+  // predates them): what lets samri-infer --embeddings find a volume's slices in a store.
+  std::string source;
+  std::string source_sha256;
+  std::string channel;
+  std::optional<int> axis;
+  std::optional<std::int64_t> index;  // the slice's index along axis
 };
 
 // One sample: an object (label value) on a slice, as the manifest described it.
