@@ -40,6 +40,7 @@ void write_row(std::ostream& out, const CaseRecord& c, const CaseColumns& column
   for (const double v : c.box) out << ',' << number(v);
   for (const double v : c.point) out << ',' << number(v);
   out << ',' << to_string(c.scores.empty) << ',' << c.scores.prediction_pixels;
+  if (columns.predicted_iou) out << ',' << number(c.predicted_iou);
   if (columns.hd95) out << ',' << number(c.scores.hd95);
   if (columns.nsd) out << ',' << number(c.scores.nsd);
   out << '\n';
@@ -80,7 +81,8 @@ nlohmann::json case_to_json(const CaseRecord& c) {
            {real(m.dice), real(m.hd), real(m.msd), real(m.hd95), real(m.nsd), m.prediction_pixels,
             m.reference_pixels, static_cast<int>(m.empty)}},
           {"box", {real(c.box[0]), real(c.box[1]), real(c.box[2]), real(c.box[3])}},
-          {"point", {real(c.point[0]), real(c.point[1])}}};
+          {"point", {real(c.point[0]), real(c.point[1])}},
+          {"predicted_iou", real(c.predicted_iou)}};
 }
 
 CaseRecord case_from_json(const nlohmann::json& j) {
@@ -107,6 +109,7 @@ CaseRecord case_from_json(const nlohmann::json& j) {
   c.scores.empty = static_cast<EmptyMasks>(s.at(7).get<int>());
   for (std::size_t k = 0; k < 4; ++k) c.box[k] = real_of(j.at("box").at(k));
   for (std::size_t k = 0; k < 2; ++k) c.point[k] = real_of(j.at("point").at(k));
+  c.predicted_iou = real_of(j.at("predicted_iou"));
   return c;
 }
 
@@ -131,6 +134,7 @@ void write_cases_csv(const std::filesystem::path& path, const std::vector<CaseRe
   out << "dataset,patient,image,slice,label,label_name,pixels,area_fraction,size_bin,prompt,"
          "model,dice,hd,msd,box_x0,box_y0,box_x1,box_y1,point_x,point_y,empty,"
          "prediction_pixels";
+  if (columns.predicted_iou) out << ",predicted_iou";
   if (columns.hd95) out << ",hd95";
   if (columns.nsd) out << ",nsd";
   out << '\n';

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
 #include "samri/core/atomic_file.h"
 #include "samri/core/error.h"
+#include "samri/eval/iou_agreement.h"
 #include "samri/eval/method_summary.h"
 #include "samri/eval/report_tables.h"
 
@@ -70,6 +72,35 @@ void write_tables(const std::filesystem::path& dir, const std::vector<Table>& ta
   write_text_atomically(dir / "tables.md", all.str());
 }
 
+std::string three_digits(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", v);
+  return text;
+}
+
+// summary.json's "predicted_iou_vs_dice" and tables/predicted_iou.md, when the cases have a
+// predicted IoU (model mode).
+void write_iou_agreement(const std::filesystem::path& dir,
+                         const std::vector<IouAgreement>& agreement, nlohmann::json& summary) {
+  if (agreement.empty()) return;
+  std::ostringstream md;
+  md << "Predicted IoU vs Dice: Spearman's rank correlation per method and dataset (how far "
+        "samri-infer's confidence flags can be trusted)\n\n| method | dataset | cases | "
+        "Spearman rho |\n|---|---|---|---|\n";
+  summary["predicted_iou_vs_dice"] = nlohmann::json::array();
+  for (const auto& a : agreement) {
+    const bool defined = !std::isnan(a.spearman);
+    summary["predicted_iou_vs_dice"].push_back(
+        {{"method", a.method},
+         {"dataset", a.dataset},
+         {"cases", a.cases},
+         {"spearman", defined ? nlohmann::json(a.spearman) : nlohmann::json()}});
+    md << "| " << a.method << " | " << a.dataset << " | " << a.cases << " | "
+       << (defined ? three_digits(a.spearman) : std::string("n/a")) << " |\n";
+  }
+  write_text_atomically(dir / "tables" / "predicted_iou.md", md.str());
+}
+
 }  // namespace
 
 ReportOptions EvalSettings::report_options(nlohmann::json metric_settings) const {
@@ -123,6 +154,7 @@ void write_report(const std::filesystem::path& dir, std::vector<CaseRecord>& cas
                          {"comparisons", nlohmann::json::array()}};
   for (const auto& g : groups) summary["groups"].push_back(to_json(g));
   for (const auto& c : comparisons) summary["comparisons"].push_back(to_json(c));
+  write_iou_agreement(dir, iou_dice_agreement(cases), summary);
   write_text_atomically(dir / "summary.json", summary.dump(2) + "\n");
 }
 

@@ -139,6 +139,7 @@ class ModelEvaluation {
                                     {"prompts",
                                      "tightest box, no jitter; point: "
                                      "uniform object pixel per case"}});
+    report.columns.predicted_iou = true;
     connect();
     torch::set_num_threads(o_.settings.worker_count());
     stores_ = open_test_stores(o_);
@@ -299,15 +300,15 @@ class ModelEvaluation {
     const train::TrainBatch batch = source_->batch(ids, ids, 0, o_.seed, rules);
     for (Model& m : models_) {
       const auto start = Clock::now();
-      torch::Tensor logits;
+      torch::Tensor logits, iou;
       {
         torch::NoGradGuard no_grad;
         const torch::Tensor points =
             batch.points.defined() ? batch.points.to(device_) : batch.points;
-        logits =
-            m.decoder
-                ->forward(batch.embeddings.to(device_, m.dtype), batch.boxes.to(device_), points)
-                .to(torch::kCPU, torch::kFloat32);
+        std::tie(logits, iou) = m.decoder->forward_with_iou(batch.embeddings.to(device_, m.dtype),
+                                                            batch.boxes.to(device_), points);
+        logits = logits.to(torch::kCPU, torch::kFloat32);
+        iou = iou.to(torch::kCPU, torch::kDouble);
       }
       const auto decoded = Clock::now();
       timing_.decode += std::chrono::duration<double>(decoded - start).count();
@@ -315,8 +316,9 @@ class ModelEvaluation {
       out.resize(first + ids.size());
       parallel_for(
           static_cast<std::int64_t>(ids.size()), o_.settings.worker_count(), [&](std::int64_t i) {
-            out[first + static_cast<std::size_t>(i)] =
-                score_case(ids[static_cast<std::size_t>(i)], logits[i], batch, i, kind, m.name);
+            CaseRecord& c = out[first + static_cast<std::size_t>(i)];
+            c = score_case(ids[static_cast<std::size_t>(i)], logits[i], batch, i, kind, m.name);
+            c.predicted_iou = iou[i][0].item<double>();
           });
       timing_.metrics += std::chrono::duration<double>(Clock::now() - decoded).count();
     }

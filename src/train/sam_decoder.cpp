@@ -20,6 +20,11 @@ SamDecoderImpl::SamDecoderImpl(const model::SamConfig& config) : config_(config)
 
 torch::Tensor SamDecoderImpl::forward(const torch::Tensor& embeddings, const torch::Tensor& boxes,
                                       const torch::Tensor& points) {
+  return forward_with_iou(embeddings, boxes, points).first;
+}
+
+std::pair<torch::Tensor, torch::Tensor> SamDecoderImpl::forward_with_iou(
+    const torch::Tensor& embeddings, const torch::Tensor& boxes, const torch::Tensor& points) {
   torch::Tensor sparse, dense, pe;
   {
     torch::NoGradGuard no_grad;
@@ -32,10 +37,8 @@ torch::Tensor SamDecoderImpl::forward(const torch::Tensor& embeddings, const tor
     pe = prompt_encoder->get_dense_pe();
   }
   const auto dtype = embeddings.scalar_type();
-  return mask_decoder
-      ->forward(embeddings, pe.to(dtype), sparse.to(dtype), dense.to(dtype),
-                /*multimask_output=*/false)
-      .first;
+  return mask_decoder->forward(embeddings, pe.to(dtype), sparse.to(dtype), dense.to(dtype),
+                               /*multimask_output=*/false);
 }
 
 void load_decoder_weights(SamDecoderImpl& decoder, const model::StateDict& weights,

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
 #include "samri/data/preprocess.h"
@@ -56,9 +57,7 @@ class ModelEval : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("samri_test_eval_suite_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    std::ofstream(root_ / "colin.csv") << "image,label,patient\n"
-                                       << data_path("infer/ch2_crop.nii.gz") << ","
-                                       << data_path("infer/aal_crop.nii.gz") << ",colin\n";
+    samri::test::write_colin_crop_list((root_ / "colin.csv").string(), {"colin"});
     data::PreprocessOptions p;
     p.input_dir.clear();
     p.list_file = (root_ / "colin.csv").string();
@@ -117,8 +116,11 @@ TEST_F(ModelEval, MasksEqualSamPredictorsOnTheStoredEmbeddingAndBox) {
     model::Prompt prompt;
     prompt.box = std::array<float, 4>{static_cast<float>(e.box[0]), static_cast<float>(e.box[1]),
                                       static_cast<float>(e.box[2]), static_cast<float>(e.box[3])};
-    const torch::Tensor mask = predictor.predict(prompt, false).logits[0] > 0;
+    const model::Prediction prediction = predictor.predict(prompt, false);
+    const torch::Tensor mask = prediction.logits[0] > 0;
     const torch::Tensor reference = st.label_map(e.slice) == static_cast<int>(e.label);
+    EXPECT_NEAR(std::stod(rows[i].at("predicted_iou")), prediction.iou[0].item<double>(), 1e-5)
+        << slice.name;
     auto to_mask = [](const torch::Tensor& t) {
       const torch::Tensor b = t.to(torch::kUInt8).contiguous();
       return Mask(b.data_ptr<std::uint8_t>(), b.data_ptr<std::uint8_t>() + b.numel());
@@ -132,6 +134,17 @@ TEST_F(ModelEval, MasksEqualSamPredictorsOnTheStoredEmbeddingAndBox) {
     ++checked;
   }
   EXPECT_GT(checked, 5);
+  // The flags' check: Spearman's rho of predicted IoU against Dice, in summary.json.
+  std::ifstream in(fs::path(dir_) / "out" / "summary.json");
+  const auto agreement = nlohmann::json::parse(in).at("predicted_iou_vs_dice");
+  ASSERT_GE(agreement.size(), 1u);
+  std::size_t counted = 0;
+  for (const auto& a : agreement) {
+    EXPECT_EQ(a["method"], "tiny");
+    counted += a["cases"].get<std::size_t>();
+  }
+  EXPECT_EQ(counted, rows.size());
+  EXPECT_TRUE(fs::exists(fs::path(dir_) / "out" / "tables" / "predicted_iou.md"));
 }
 
 TEST_F(ModelEval, EveryModelGetsTheSamePromptsAndPointsLieOnTheObject) {

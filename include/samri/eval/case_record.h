@@ -29,6 +29,7 @@ struct CaseRecord {
   // The prompt used, in the slice's pixel frame (x = column, y = row); NaN when none.
   std::array<double, 4> box{nan(), nan(), nan(), nan()};
   std::array<double, 2> point{nan(), nan()};
+  double predicted_iou = nan();  // the decoder's own estimate (model mode); NaN in mask mode
 
   // The name under which tables show this case's method: the model, with the prompt when a
   // comparison mixes prompts.
@@ -42,14 +43,15 @@ struct CaseRecord {
 
 // Which optional metric columns cases.csv carries after the fixed ones.
 struct CaseColumns {
+  bool predicted_iou = false;
   bool hd95 = false;
   bool nsd = false;
 };
 
 // cases.csv: the columns dataset, patient, image, slice, label, label_name, pixels,
 // area_fraction, size_bin, prompt, model, dice, hd, msd first and in that order, then the box
-// and point, the empty-mask kind, and the optional metrics. Numbers with 17 significant digits;
-// NaN as an empty cell. Written atomically.
+// and point, the empty-mask kind, and the optional columns (predicted IoU, metrics). Numbers with
+// 17 significant digits; NaN as an empty cell. Written atomically.
 void write_cases_csv(const std::filesystem::path& path, const std::vector<CaseRecord>& cases,
                      const CaseColumns& columns);
 

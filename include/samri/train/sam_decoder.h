@@ -23,6 +23,10 @@ class SamDecoderImpl : public torch::nn::Module {
   // without gradient and in float32; the decoder in the dtype of its parameters.
   torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& boxes,
                         const torch::Tensor& points);
+  // forward's logits and the decoder's predicted IoU (B, 1) of each mask.
+  std::pair<torch::Tensor, torch::Tensor> forward_with_iou(const torch::Tensor& embeddings,
+                                                           const torch::Tensor& boxes,
+                                                           const torch::Tensor& points);
 
   const model::SamConfig& config() const { return config_; }
   model::PromptEncoder prompt_encoder{nullptr};
