@@ -17,7 +17,15 @@ Examples:
   # 3-D: the paper's evaluation protocol, one box per label per slice from a label map
   samri-infer --checkpoint samri_box.pth --input ch2.nii.gz --boxes-from aal.nii.gz \
               --slices 80:100 --precision bf16 --output seg.nii.gz
-  # 3-D: prompts from a JSON file (see the README for its format)
+  # 3-D from one box: segment slice 90, then carry the mask up and down the volume; the
+  # per-slice predicted IoU, area and "review these" list go to seg.json
+  samri-infer --checkpoint samri_box.pth --input ch2.nii.gz --propagate --box 60,70,110,120 \
+              --slice 90 --label 3 --output seg.nii.gz
+  # the same, reading the slices' embeddings from a store samri-embed made of this volume
+  samri-infer --checkpoint samri_box.pth --input ch2.nii.gz --propagate --box 60,70,110,120 \
+              --slice 90 --label 3 --embeddings colin_store --output seg.nii.gz
+  # 3-D: prompts from a JSON file (see the README for its format; "propagate": true makes a
+  # prompt a seed)
   samri-infer --checkpoint samri_box.pth --input series_dir/ --prompts prompts.json \
               --output seg.nrrd
 )";
@@ -79,13 +87,43 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--axis", axis, "3-D: slicing axis (default: the axis with the fewest voxels)");
   cli.add_option("--slices", slices, "3-D: slice range A:B (0-based, half-open)");
+  auto* propagate_opt =
+      cli.add_flag("--propagate", o.propagate,
+                   "3-D: segment the seed slice(s), then each neighbour from the previous result");
+  cli.add_option("--slice", o.seed_slices, "3-D --propagate: seed slice K of --box; repeat");
+  cli.add_option("--label", o.label, "3-D --propagate: label of the object")->capture_default_str();
+  auto& pr = o.propagation;
+  cli.add_option("--margin", pr.box_margin, "propagation: pixels added around the previous box")
+      ->capture_default_str();
+  cli.add_flag("--mask-prompt,!--no-mask-prompt", pr.mask_prompt,
+               "propagation: previous low-res logits as SAM's mask prompt");
+  cli.add_flag("--point-prompt,!--no-point-prompt", pr.point_prompt,
+               "propagation: positive point at the previous mask's interior-most pixel");
+  cli.add_option("--stop-min-pixels", pr.min_pixels, "propagation: stop under this mask area")
+      ->capture_default_str();
+  cli.add_option("--stop-iou", pr.min_iou, "propagation: stop under this predicted IoU")
+      ->capture_default_str();
+  cli.add_option("--stop-area-factor", pr.max_area_factor,
+                 "propagation: stop when the area changes by more than this factor")
+      ->capture_default_str();
+  cli.add_option("--review-iou", o.review.min_iou,
+                 "3-D report: list slices under this predicted IoU for review")
+      ->capture_default_str();
+  cli.add_option("--review-area-factor", o.review.max_area_factor,
+                 "3-D report: list slices whose area changes by more than this factor")
+      ->capture_default_str();
+  cli.add_option("--report", o.report, "3-D: per-slice report (default: OUTPUT's name, .json)");
+  cli.add_option("--embeddings", o.embeddings,
+                 "3-D: samri-embed store of this volume's slices (read instead of encoding)");
+  cli.add_flag("--allow-mismatch", o.allow_mismatch,
+               "use an --embeddings store made with another image encoder anyway");
   cli.add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   cli.add_option("--precision", o.precision, "encoder precision: fp32, bf16, fp16 (CUDA only)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->capture_default_str();
   cli.add_option("--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str();
   prompts_opt->excludes(boxes_opt)->excludes(box_opt)->excludes(point_opt);
-  boxes_opt->excludes(box_opt)->excludes(point_opt);
+  boxes_opt->excludes(box_opt)->excludes(point_opt)->excludes(propagate_opt);
 
   return samri::app::run_main(cli, argc, argv, log, [&] {
     if (!box.empty()) o.box = parse_box(box);

@@ -41,7 +41,7 @@ SlicePrompt parse_prompt(const json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": must be an object");
   for (const auto& item : j.items()) {
     const auto& k = item.key();
-    if (k != "slice" && k != "label" && k != "box" && k != "points") {
+    if (k != "slice" && k != "label" && k != "box" && k != "points" && k != "propagate") {
       throw Error(where + ": unknown field \"" + k + "\"");
     }
   }
@@ -61,10 +61,39 @@ SlicePrompt parse_prompt(const json& j, const std::string& where) {
   if (!sp.prompt.box && sp.prompt.points.empty()) {
     throw Error(where + ": needs a \"box\" or \"points\"");
   }
+  if (j.contains("propagate")) {
+    if (!j["propagate"].is_boolean()) throw Error(where + ": \"propagate\" must be true or false");
+    sp.propagate = j["propagate"].get<bool>();
+    if (sp.propagate && !sp.prompt.box)
+      throw Error(where + ": a propagated prompt needs a \"box\"");
+  }
   return sp;
 }
 
+std::string prompt_name(const std::vector<SlicePrompt>& prompts, std::size_t i) {
+  return "prompt " + std::to_string(i) + " (slice " + std::to_string(prompts[i].slice) + ")";
+}
+
 }  // namespace
+
+void check_propagated_labels(const std::vector<SlicePrompt>& prompts, const std::string& path) {
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto &a = prompts[i], &b = prompts[j];
+      if (a.label != b.label || (!a.propagate && !b.propagate)) continue;
+      const std::string label = "label " + std::to_string(a.label);
+      if (a.propagate != b.propagate) {
+        throw Error(path + ": " + label + " is already used by " + prompt_name(prompts, j) +
+                    "; a propagated object needs a label of its own (" + prompt_name(prompts, i) +
+                    ")");
+      }
+      if (a.slice == b.slice) {
+        throw Error(path + ": " + prompt_name(prompts, i) + " and " + prompt_name(prompts, j) +
+                    " are two seeds of " + label + " on one slice");
+      }
+    }
+  }
+}
 
 PromptsFile read_prompts_file(const std::string& path) {
   json j = read_json_file(path, "prompts file");
@@ -81,6 +110,7 @@ PromptsFile read_prompts_file(const std::string& path) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     out.prompts.push_back(parse_prompt(list[i], path + ": prompt " + std::to_string(i)));
   }
+  check_propagated_labels(out.prompts, path);
   return out;
 }
 

@@ -48,6 +48,16 @@ void validate_box(const std::array<float, 4>& b, std::array<int, 2> size) {
   }
 }
 
+void validate_mask_input(const torch::Tensor& mask, const SamConfig& config) {
+  const auto& grid = config.prompt_encoder.image_embedding_size;
+  if (mask.dim() != 3 || mask.size(0) != 1 || mask.size(1) != 4 * grid[0] ||
+      mask.size(2) != 4 * grid[1]) {
+    throw Error("mask input " + c10::str(mask.sizes()) + " does not fit model '" + config.name +
+                "' (need (1, " + std::to_string(4 * grid[0]) + ", " + std::to_string(4 * grid[1]) +
+                ") low-res logits)");
+  }
+}
+
 void validate_prompt(const Prompt& prompt, std::array<int, 2> size) {
   if (prompt.points.size() != prompt.point_labels.size()) {
     throw Error("prompt has " + std::to_string(prompt.points.size()) + " points but " +
@@ -68,10 +78,11 @@ void validate_prompt(const Prompt& prompt, std::array<int, 2> size) {
 void check_batchable(const std::vector<Prompt>& prompts) {
   for (const auto& p : prompts) {
     if (p.points.size() != prompts.front().points.size() ||
-        p.box.has_value() != prompts.front().box.has_value()) {
+        p.box.has_value() != prompts.front().box.has_value() ||
+        p.mask_input.defined() != prompts.front().mask_input.defined()) {
       throw Error(
           "predict_batch: every prompt needs the same number of points and either all or none "
-          "a box");
+          "a box, and all or none a mask input");
     }
   }
 }
@@ -148,7 +159,10 @@ std::vector<Prediction> SamPredictor::predict_batch(const std::vector<Prompt>& p
     throw Error("SamPredictor: call set_image or set_embedding before predicting");
   }
   if (prompts.empty()) return {};
-  for (const auto& p : prompts) validate_prompt(p, original_size_);
+  for (const auto& p : prompts) {
+    validate_prompt(p, original_size_);
+    if (p.mask_input.defined()) validate_mask_input(p.mask_input, sam_->config());
+  }
   check_batchable(prompts);
 
   const auto n = static_cast<int64_t>(prompts.size());
@@ -180,8 +194,14 @@ std::vector<Prediction> SamPredictor::predict_batch(const std::vector<Prompt>& p
   if (num_points > 0) points = std::make_pair(coords.to(device_), labels.to(device_));
   std::optional<torch::Tensor> box;
   if (prompts.front().box) box = boxes.to(device_);
+  std::optional<torch::Tensor> masks;
+  if (prompts.front().mask_input.defined()) {
+    std::vector<torch::Tensor> list;
+    for (const auto& p : prompts) list.push_back(p.mask_input.to(torch::kFloat));
+    masks = torch::stack(list).to(device_);  // (n, 1, 4h, 4w)
+  }
   PromptEncoder& prompt_encoder = model().prompt_encoder;
-  const auto [sparse, dense] = prompt_encoder->forward(points, box, std::nullopt);
+  const auto [sparse, dense] = prompt_encoder->forward(points, box, masks);
   const auto [low_res, iou] = model().mask_decoder->forward(
       embedding_, prompt_encoder->get_dense_pe(), sparse, dense, multimask_output);
   const torch::Tensor logits = sam_->postprocess_masks(low_res, input_size_, original_size_);

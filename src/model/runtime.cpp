@@ -43,7 +43,11 @@ Sam load_sam(const std::string& checkpoint, const SamConfig& config, const torch
     throw Error(checkpoint + ": checkpoint file not found");
   }
   // Read first: a bad file then fails before the model's (seconds-long, for ViT-H) construction.
-  const StateDict weights = read_checkpoint(checkpoint);
+  return load_sam(read_checkpoint(checkpoint), checkpoint, config, device);
+}
+
+Sam load_sam(const StateDict& weights, const std::string& checkpoint, const SamConfig& config,
+             const torch::Device& device) {
   Sam sam(config);
   load_state_dict(*sam, weights, checkpoint);
   sam->eval();

@@ -57,3 +57,31 @@ TEST(PromptsFile, BadFilesAreClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PromptsFile, SeedsOfOneLabelAreOneObject) {
+  const auto file = samri::data::read_prompts_file(write_file(
+      R"({"prompts": [{"slice": 4, "label": 2, "box": [1, 2, 3, 4], "propagate": true},
+                      {"slice": 9, "label": 2, "box": [1, 2, 5, 6], "propagate": true},
+                      {"slice": 9, "label": 3, "box": [1, 2, 5, 6]}]})"));
+  ASSERT_EQ(file.prompts.size(), 3u);
+  EXPECT_TRUE(file.prompts[0].propagate);
+  EXPECT_TRUE(file.prompts[1].propagate);
+  EXPECT_FALSE(file.prompts[2].propagate);
+}
+
+TEST(PromptsFile, BadSeedsAreClearErrors) {
+  expect_error(R"({"prompts": [{"slice": 4, "box": [1, 2, 3, 4], "propagate": 1}]})",
+               "\"propagate\" must be true or false");
+  expect_error(R"({"prompts": [{"slice": 4, "points": [[1, 2]], "propagate": true}]})",
+               "a propagated prompt needs a \"box\"");
+  expect_error(R"({"prompts": [{"slice": 4, "label": 5, "box": [1, 2, 3, 4]},
+                               {"slice": 6, "label": 5, "box": [1, 2, 3, 4], "propagate": true}]})",
+               "label 5 is already used by prompt 0 (slice 4)");
+  expect_error(R"({"prompts": [{"slice": 4, "box": [1, 2, 3, 4], "propagate": true},
+                               {"slice": 4, "box": [1, 2, 5, 6], "propagate": true}]})",
+               "are two seeds of label 1 on one slice");
+}
+
+}  // namespace

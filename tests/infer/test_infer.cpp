@@ -4,9 +4,13 @@
 #include <fstream>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "samri/core/error.h"
 #include "samri/infer/infer.h"
 #include "samri/infer/infer_volume.h"
+#include "samri/infer/propagation.h"
+#include "samri/infer/sam_input.h"
 #include "samri/io/image_reader.h"
 #include "samri/io/slicing.h"
 #include "samri/model/checkpoint.h"
@@ -30,6 +34,12 @@ InferOptions tiny_options(const std::string& out_dir) {
   o.output = out_dir + "/mask.nii.gz";
   o.threads = 2;
   return o;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path;
+  return nlohmann::json::parse(in);
 }
 
 std::array<float, 4> golden_box() {
@@ -89,6 +99,17 @@ TEST(InferVolume, PromptsFileMatchesTheReferenceOnItsSlice) {
   for (int s : {0, 1, 3}) {
     EXPECT_EQ(samri::io::extract_slice(seg, 2, s).abs().sum().item<double>(), 0.0) << s;
   }
+  // The per-slice report beside the volume: the decoder's IoU and the mask's area.
+  const auto report = read_json(dir + "/mask.json");
+  ASSERT_EQ(report["objects"].size(), 1u);
+  const auto& object = report["objects"][0];
+  EXPECT_EQ(object["label"], 7);
+  EXPECT_EQ(object["propagated"], false);
+  ASSERT_EQ(object["slices"].size(), 1u);
+  EXPECT_EQ(object["slices"][0]["slice"], 2);
+  EXPECT_EQ(object["slices"][0]["area"], want.sum().item<std::int64_t>());
+  EXPECT_NEAR(object["slices"][0]["predicted_iou"].get<double>(),
+              expected("predict_box_single_iou")[0].item<double>(), 1e-5);
 }
 
 TEST(InferVolume, BoxesFromLabelsSegmentsOnlyTheChosenSlices) {
@@ -164,6 +185,100 @@ TEST(InferErrors, BadInputsAreRefusedWithoutOutput) {
   std::ofstream(volume.prompts_file) << R"({"prompts": [{"slice": 1, "box": [1, 2, 3, 4]}],)";
   expect_refused(volume, "not valid JSON");
   fs::remove(volume.prompts_file);
+}
+
+TEST(InferErrors, BadPropagationInputsAreRefusedWithoutOutput) {
+  const auto dir = samri::test::temp_dir();
+  auto o = tiny_options(dir);
+  o.input = data_path("infer/ch2_crop.nii.gz");
+  o.box = golden_box();
+  o.propagate = true;
+  expect_refused(o, "--propagate needs a seed");
+  o.seed_slices = {4};
+  expect_refused(o, "slice 4");  // the volume has slices 0..3 along axis 2
+  o.seed_slices = {1};
+  o.slices = std::make_pair<std::int64_t, std::int64_t>(2, 4);
+  expect_refused(o, "seed slice 1 lies outside --slices 2:4");
+  o.slices.reset();
+  o.box = std::array<float, 4>{40, 30, 200, 100};
+  expect_refused(o, "leaves the image");
+  o.box = golden_box();
+  o.seed_slices = {1, 1};
+  expect_refused(o, "two seeds of label 1 on one slice");
+  auto unpropagated = o;
+  unpropagated.propagate = false;
+  unpropagated.seed_slices = {1};
+  expect_refused(unpropagated, "--slice needs --propagate");
+
+  auto file = tiny_options(dir);
+  file.input = o.input;
+  file.prompts_file = dir + "/prompts.json";
+  std::ofstream(file.prompts_file)
+      << R"({"prompts": [{"slice": 1, "label": 2, "box": [40, 30, 120, 100]},
+                         {"slice": 2, "label": 2, "box": [40, 30, 120, 100], "propagate": true}]})";
+  expect_refused(file, "label 2 is already used by prompt 0 (slice 1)");
+  fs::remove(file.prompts_file);
+  EXPECT_FALSE(fs::exists(dir + "/mask.json"));
+}
+
+// Propagation with the tiny model, checked step by step against the predictor driven by hand: the
+// seed slice is the reference's golden mask, and each neighbour was prompted with the tightest box
+// of the mask next to it.
+TEST(InferPropagate, SeedIsTheReferenceMaskAndNeighboursFollowItsBox) {
+  const auto dir = samri::test::temp_dir();
+  auto o = tiny_options(dir);
+  o.input = data_path("infer/ch2_crop.nii.gz");  // slice 2 along axis 2 is the golden slice
+  o.output = dir + "/seg.nrrd";
+  o.propagate = true;
+  o.box = golden_box();
+  o.seed_slices = {2};
+  o.label = 4;
+  o.propagation.min_pixels = 1;
+  o.propagation.min_iou = -1e9;  // the random tiny model predicts negative IoUs
+  o.propagation.max_area_factor = 1e9;
+  samri::infer::run_infer(o);
+
+  const auto seg = samri::io::read_image(o.output);
+  const auto volume = samri::io::read_image(o.input);
+  const auto golden = expected("predict_box_single_logits")[0] > 0;
+  EXPECT_TRUE(torch::equal(samri::io::extract_slice(seg, 2, 2) == 4, golden));
+
+  samri::model::Sam sam(samri::test::tiny_config());
+  samri::model::load_state_dict(*sam, samri::test::tiny_weights(), "sam_tiny.pth");
+  samri::model::SamPredictor predictor(sam);
+  std::map<std::int64_t, torch::Tensor> want{{2, golden}};
+  for (int direction : {-1, 1}) {
+    for (std::int64_t s = 2 + direction; s >= 0 && s < 4; s += direction) {
+      const torch::Tensor previous = want.at(s - direction);
+      if (!previous.any().item<bool>()) break;
+      samri::model::Prompt prompt;
+      prompt.box = samri::infer::mask_box(previous);
+      predictor.set_image(samri::infer::sam_input_image(samri::io::extract_slice(volume, 2, s)));
+      want[s] = predictor.predict(prompt, false).logits[0] > 0;
+    }
+  }
+  for (std::int64_t s = 0; s < 4; ++s) {
+    const torch::Tensor expected_slice = want.count(s) ? want[s] : torch::zeros_like(golden);
+    EXPECT_TRUE(torch::equal(samri::io::extract_slice(seg, 2, s) == 4, expected_slice)) << s;
+  }
+
+  const auto report = read_json(dir + "/seg.json");
+  ASSERT_EQ(report["objects"].size(), 1u);
+  const auto& object = report["objects"][0];
+  EXPECT_EQ(object["propagated"], true);
+  EXPECT_EQ(object["seeds"], nlohmann::json::array({2}));
+  ASSERT_EQ(object["stops"].size(), 2u);
+  for (const auto& stop : object["stops"]) EXPECT_FALSE(stop["reason"].get<std::string>().empty());
+  for (const auto& slice : object["slices"]) {
+    const auto s = slice["slice"].get<std::int64_t>();
+    EXPECT_EQ(slice["area"], want.at(s).sum().item<std::int64_t>()) << s;
+    EXPECT_EQ(slice["seed"], 2);
+    EXPECT_EQ(slice["area_change"].is_null(), s == 2);
+    if (s != 2) continue;
+    EXPECT_NEAR(slice["predicted_iou"].get<double>(),
+                expected("predict_box_single_iou")[0].item<double>(), 1e-5);
+  }
+  EXPECT_EQ(report["timing"]["slices_encoded"], static_cast<std::int64_t>(want.size()));
 }
 
 }  // namespace

@@ -68,4 +68,13 @@ std::string temp_dir() {
   return dir.string();
 }
 
+void write_colin_crop_list(const std::string& csv, const std::vector<std::string>& patients) {
+  std::ofstream out(csv);
+  out << "image,label,patient\n";
+  for (const auto& patient : patients) {
+    out << data_path("infer/ch2_crop.nii.gz") << "," << data_path("infer/aal_crop.nii.gz") << ","
+        << patient << "\n";
+  }
+}
+
 }  // namespace samri::test

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -25,5 +26,9 @@ const samri::model::StateDict& tiny_weights();
 
 // A fresh empty folder under the system temp dir, named for the running test.
 std::string temp_dir();
+
+// A samri-preprocess list file (image,label,patient) naming the Colin27 crop (ch2_crop +
+// aal_crop, 140 x 170 x 4) once per patient name.
+void write_colin_crop_list(const std::string& csv, const std::vector<std::string>& patients);
 
 }  // namespace samri::test

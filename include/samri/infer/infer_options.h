@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "samri/infer/propagation.h"
+#include "samri/infer/slice_report.h"
+
 namespace samri::infer {
 
 // Everything samri-infer takes; the CLI fills it and calls run_infer (infer.h).
@@ -29,6 +32,17 @@ struct InferOptions {
   std::int64_t min_box_pixels = 10;
   std::optional<int> axis;
   std::optional<std::pair<std::int64_t, std::int64_t>> slices;  // [begin, end)
+
+  // 3-D from one prompt: --box (and --point) on the seed slices, carried through the volume; with
+  // a prompts file, every entry becomes a seed.
+  bool propagate = false;
+  std::vector<std::int64_t> seed_slices;
+  std::int64_t label = 1;
+  PropagationSettings propagation;
+  ReviewRules review;
+  std::string report;      // per-slice report of volume runs; default: the output's name, .json
+  std::string embeddings;  // 3-D: a samri-embed store holding this volume's slices
+  bool allow_mismatch = false;  // use a store made with another encoder anyway
 
   std::string device = "cpu";      // cpu | cuda | cuda:N
   std::string precision = "fp32";  // fp32 | bf16 | fp16

@@ -20,6 +20,9 @@ struct Prompt {
   std::optional<std::array<float, 4>> box;  // x0, y0, x1, y1 (SAM's [min_x, min_y, max_x, max_y])
   std::vector<std::array<float, 2>> points;
   std::vector<int> point_labels;  // 1 positive, 0 negative (same length as points)
+  // SAM's mask prompt: (1, 4h, 4w) low-res logits, e.g. a previous Prediction::low_res[m:m+1];
+  // undefined for none.
+  torch::Tensor mask_input;
 };
 
 struct Prediction {
@@ -35,7 +38,8 @@ struct Prediction {
 // `precision` (the predictor owns the model from then on). fp16 on a CPU device is refused
 // (samri::Error). Prompts are validated: a box with x0 > x1 or y0 > y1, a box or point outside the
 // original image, non-finite coordinates, a label other than 1/0/-1, points and labels of different
-// lengths, or a prompt with neither box nor points throw samri::Error.
+// lengths, a mask input of the wrong shape, or a prompt with neither box nor points throw
+// samri::Error.
 class SamPredictor {
  public:
   SamPredictor(Sam sam, torch::Device device = torch::kCPU,
@@ -48,7 +52,7 @@ class SamPredictor {
 
   Prediction predict(const Prompt& prompt, bool multimask_output) const;
   // All prompts against the current embedding in one decoder call (every prompt must have the
-  // same number of points and either all or none a box).
+  // same number of points and either all or none a box, and all or none a mask input).
   std::vector<Prediction> predict_batch(const std::vector<Prompt>& prompts,
                                         bool multimask_output) const;
 

@@ -7,6 +7,7 @@
 #include "samri/model/predictor.h"
 #include "samri/model/sam.h"
 #include "samri/model/sam_config.h"
+#include "samri/model/state_dict.h"
 
 namespace samri::model {
 
@@ -19,5 +20,9 @@ Precision parse_precision(const std::string& text, const torch::Device& device);
 // A SAM of `config` with the weights of `checkpoint` (any layout read_checkpoint accepts),
 // checked strictly, in eval mode, on `device`.
 Sam load_sam(const std::string& checkpoint, const SamConfig& config, const torch::Device& device);
+
+// The same from weights already read from `checkpoint` (named in errors).
+Sam load_sam(const StateDict& weights, const std::string& checkpoint, const SamConfig& config,
+             const torch::Device& device);
 
 }  // namespace samri::model
