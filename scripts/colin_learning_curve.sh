@@ -3,7 +3,9 @@
 # initialised ViT-B (samri-checkpoint init --seed 0), 20 axial Colin27 slices (AAL labels) to
 # train on and 20 other slices held out, box prompts with +-20 px jitter, batch 8, lr 1e-4;
 # held-out Dice (validation, low-res frame) every 50 steps, beside the Dice of a filled box.
-# Usage: scripts/colin_learning_curve.sh OUTPUT_DIR [steps] [threads] [precision]
+# Usage: scripts/colin_learning_curve.sh OUTPUT_DIR [steps] [threads] [precision] [iou_weight]
+# (iou_weight > 0 adds SAM's IoU-prediction loss, so that the decoder's predicted IoU, which
+# samri-infer's confidence flags read, is trained too; the run goes to run-PRECISION-iouW.)
 # (SAMRI_VAL_MAX=N validates on N held-out samples spread over the set instead of all of them.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,9 @@ OUT=$1
 STEPS=${2:-600}
 THREADS=${3:-$(nproc)}
 PRECISION=${4:-fp32}
+IOU_WEIGHT=${5:-0}
+RUN="$OUT/run-$PRECISION"
+[ "$IOU_WEIGHT" = 0 ] || RUN="$RUN-iou$IOU_WEIGHT"
 BUILD=${SAMRI_BUILD_DIR:-build}
 TEMPLATES=/usr/share/mricron/templates
 PY=/usr/bin/python3
@@ -49,10 +54,10 @@ PYEOF
 "$BUILD/apps/samri-embed" --checkpoint "$OUT/vit_b_seed0.pth" --data "$OUT/subset" \
   --output "$OUT/store" --precision bf16 --threads "$THREADS" -q
 "$BUILD/apps/samri-train" --checkpoint "$OUT/vit_b_seed0.pth" --train "$OUT/store" \
-  --output "$OUT/run-$PRECISION" --resume auto --batch-size 8 --lr 1e-4 --samples-per-dataset 0 \
+  --output "$RUN" --resume auto --batch-size 8 --lr 1e-4 --samples-per-dataset 0 \
   --epochs 1000 --max-steps "$STEPS" --val-every-steps 50 --log-every-steps 10 \
   --state-every-steps 50 --val-max-samples "${SAMRI_VAL_MAX:-0}" --threads "$THREADS" \
-  --precision "$PRECISION"
+  --precision "$PRECISION" --iou-weight "$IOU_WEIGHT"
 
 # The Dice of the filled tightest box on the held-out samples (low-res frame, as validation).
 $PY - "$OUT" <<'PYEOF' | tee "$OUT/filled_box.txt"
@@ -80,6 +85,6 @@ print(f"filled box Dice on {len(dices)} held-out samples (original size): {np.me
 PYEOF
 if $PY -c "import matplotlib" 2>/dev/null; then
   fb=$(grep -o '[0-9.]*$' "$OUT/filled_box.txt")
-  $PY scripts/plot_training.py "$OUT/run-$PRECISION" --smooth 5 --title "samri-train, random ViT-B, Colin27" \
-    --hline "$fb:filled box" --output "$OUT/curve-$PRECISION.png" --csv "$OUT/heldout_dice-$PRECISION.csv"
+  $PY scripts/plot_training.py "$RUN" --smooth 5 --title "samri-train, random ViT-B, Colin27" \
+    --hline "$fb:filled box" --output "$RUN.png" --csv "$RUN-heldout_dice.csv"
 fi

@@ -14,7 +14,7 @@ constexpr double kInitialLossScale = 65536;
 constexpr std::int64_t kLossScaleGrowthInterval = 2000;
 
 LossWeights loss_weights(const TrainConfig& c) {
-  return {c.focal_weight, c.dice_weight, c.focal_gamma, c.focal_alpha, c.dice_smooth};
+  return {c.focal_weight, c.dice_weight, c.focal_gamma, c.focal_alpha, c.dice_smooth, c.iou_weight};
 }
 
 }  // namespace
@@ -55,9 +55,14 @@ torch::Tensor DecoderTrainer::to_device(const torch::Tensor& t, torch::Dtype dty
 LossTerms DecoderTrainer::accumulate(const TrainBatch& batch, double weight) {
   const torch::Tensor points =
       batch.points.defined() ? to_device(batch.points, torch::kFloat32) : torch::Tensor();
-  const torch::Tensor logits = compute_->forward(to_device(batch.embeddings, dtype_),
-                                                 to_device(batch.boxes, torch::kFloat32), points);
-  LossTerms terms = focal_dice_loss(logits, to_device(batch.targets, torch::kFloat32), loss_);
+  const auto [logits, predicted_iou] = compute_->forward_with_iou(
+      to_device(batch.embeddings, dtype_), to_device(batch.boxes, torch::kFloat32), points);
+  const torch::Tensor targets = to_device(batch.targets, torch::kFloat32);
+  LossTerms terms = focal_dice_loss(logits, targets, loss_);
+  if (loss_.iou_weight > 0) {
+    terms.iou = iou_prediction_loss(predicted_iou, logits, targets);
+    terms.loss = terms.loss + loss_.iou_weight * terms.iou;
+  }
   (terms.loss * (weight * loss_scale_)).backward();
   if (dtype_ != torch::kFloat32) {
     torch::NoGradGuard no_grad;
@@ -74,7 +79,7 @@ LossTerms DecoderTrainer::accumulate(const TrainBatch& batch, double weight) {
     }
   }
   return {terms.loss.detach().to(torch::kCPU), terms.focal.detach().to(torch::kCPU),
-          terms.dice.detach().to(torch::kCPU)};
+          terms.dice.detach().to(torch::kCPU), terms.iou.detach().to(torch::kCPU)};
 }
 
 bool DecoderTrainer::step(double lr) {

@@ -18,7 +18,21 @@ LossTerms focal_dice_loss(const torch::Tensor& logits_in, const torch::Tensor& t
   const torch::Tensor inter = (p * t).sum(dims);
   const torch::Tensor denom = (p * p).sum(dims) + (t * t).sum(dims) + w.smooth;
   const torch::Tensor dice = (1 - (2 * inter + w.smooth) / denom).mean();
-  return {w.focal_weight * focal + w.dice_weight * dice, focal, dice};
+  return {w.focal_weight * focal + w.dice_weight * dice, focal, dice, torch::zeros({})};
+}
+
+torch::Tensor hard_iou(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const torch::Tensor m = (logits > 0).to(torch::kFloat32).flatten(1);
+  const torch::Tensor t = (targets > 0.5).to(torch::kFloat32).flatten(1);
+  const torch::Tensor inter = (m * t).sum(1);
+  const torch::Tensor uni = m.sum(1) + t.sum(1) - inter;
+  return torch::where(uni > 0, inter / uni.clamp_min(1), torch::ones_like(uni));
+}
+
+torch::Tensor iou_prediction_loss(const torch::Tensor& predicted_iou, const torch::Tensor& logits,
+                                  const torch::Tensor& targets) {
+  const torch::Tensor real = hard_iou(logits.detach(), targets);
+  return (predicted_iou.to(torch::kFloat32).reshape(-1) - real).pow(2).mean();
 }
 
 torch::Tensor hard_dice(const torch::Tensor& logits, const torch::Tensor& targets) {

@@ -295,11 +295,11 @@ LossTerms Training::reduce(LossTerms local) {
   const auto start = Clock::now();
   const std::vector<double> sums = trainer_->all_reduce_gradients(
       *comm_, {local.loss.item<double>(), local.focal.item<double>(), local.dice.item<double>(),
-               stop_requested() ? 1.0 : 0.0});
+               local.iou.item<double>(), stop_requested() ? 1.0 : 0.0});
   all_reduce_s_ += seconds_between(start, Clock::now());
-  stop_agreed_ = sums[3] > 0;
+  stop_agreed_ = sums[4] > 0;
   return {torch::tensor(sums[0], torch::kFloat64), torch::tensor(sums[1], torch::kFloat64),
-          torch::tensor(sums[2], torch::kFloat64)};
+          torch::tensor(sums[2], torch::kFloat64), torch::tensor(sums[3], torch::kFloat64)};
 }
 
 void Training::open() {
@@ -376,7 +376,7 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
     for (const auto p : keys) samples.push_back(order[static_cast<std::size_t>(p)]);
     return train_->batch(samples, keys, epoch, seed, train_rules_);
   };
-  LossTerms sum{torch::zeros({}), torch::zeros({}), torch::zeros({})};
+  LossTerms sum{torch::zeros({}), torch::zeros({}), torch::zeros({}), torch::zeros({})};
   std::future<TrainBatch> next = std::async(std::launch::async, load, 0);
   std::vector<std::int64_t> seen_samples;
   for (std::int64_t begin = 0; begin < per_process; begin += micro) {
@@ -391,6 +391,7 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
     sum.loss += t.loss * weight;
     sum.focal += t.focal * weight;
     sum.dice += t.dice * weight;
+    sum.iou += t.iou * weight;
     seen_samples.insert(seen_samples.end(), batch.samples.begin(), batch.samples.end());
   }
   sum = reduce(sum);
@@ -504,6 +505,7 @@ TrainSummary Training::run() {
               {"loss", summary.last_loss},
               {"focal", t.focal.item<double>()},
               {"dice_loss", t.dice.item<double>()},
+              {"iou_loss", t.iou.item<double>()},
               {"lr", learning_rate(c_, step - 1, steps_per_epoch_ * c_.epochs)},
               {"samples_per_s", seconds > 0 ? window_samples / seconds : 0.0},
               {"data_wait_s", times_.data},

@@ -48,6 +48,9 @@ const std::vector<Field>& fields() {
       {"focal_gamma", &C::focal_gamma, "focal gamma"},
       {"focal_alpha", &C::focal_alpha, "focal alpha (< 0: none)"},
       {"dice_smooth", &C::dice_smooth, "Dice smoothing"},
+      {"iou_weight", &C::iou_weight,
+       "weight of SAM's IoU-prediction loss (0, the paper's: the IoU head behind samri-infer's "
+       "confidence flags stays untrained)"},
       {"precision", &C::precision, "fp32 | bf16 | fp16 (CUDA)"},
       {"device", &C::device, "cpu | cuda | cuda:N"},
       {"threads", &C::threads, "CPU threads (0: LibTorch's default)"},
@@ -142,6 +145,7 @@ void TrainConfig::validate() const {
   check(focal_gamma >= 0, "focal_gamma", "must be >= 0");
   check(focal_alpha <= 1, "focal_alpha", "must be <= 1 (or < 0 for none)");
   check(dice_smooth >= 0, "dice_smooth", "must be >= 0");
+  check(iou_weight >= 0, "iou_weight", "must be >= 0");
   check(threads >= 0, "threads", "must be >= 0");
   check(max_steps >= 0 && val_every_steps >= 0 && val_max_samples >= 0 && save_every_epochs >= 0,
         "max_steps", "and the other step counts must be >= 0");

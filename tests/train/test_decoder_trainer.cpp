@@ -142,4 +142,47 @@ TEST(Loss, HardDiceOfThresholdedLogits) {
   EXPECT_NEAR(d[1].item<double>(), 1.0, 1e-7);  // both empty
 }
 
+TEST(Loss, HardIouAndTheIouPredictionLoss) {
+  // Sample 0: mask {0, 1}, target {0}: IoU 1/2. Sample 1: both empty: IoU 1.
+  const auto logits = torch::tensor({1.0f, 1.0f, -1.0f, -1.0f, -1.0f, -1.0f}).view({2, 1, 1, 3});
+  const auto targets = torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}).view({2, 1, 1, 3});
+  const auto iou = samri::train::hard_iou(logits, targets);
+  EXPECT_NEAR(iou[0].item<double>(), 0.5, 1e-7);
+  EXPECT_NEAR(iou[1].item<double>(), 1.0, 1e-7);
+  // Predicted 0.9 and 0.8: ((0.9 - 0.5)^2 + (0.8 - 1)^2) / 2 = 0.1.
+  const auto predicted = torch::tensor({0.9f, 0.8f}).view({2, 1}).requires_grad_();
+  const auto loss = samri::train::iou_prediction_loss(predicted, logits.requires_grad_(), targets);
+  EXPECT_NEAR(loss.item<double>(), 0.1, 1e-6);
+  loss.backward();
+  EXPECT_NEAR(predicted.grad()[0][0].item<double>(), 0.4, 1e-6);  // 2 * 0.4 / 2
+  EXPECT_FALSE(logits.grad().defined());                          // the real IoU is a constant
+}
+
+TEST(ReferenceStep, IouWeightTrainsTheIouHeadAndOnlyThen) {
+  TrainConfig with = reference_recipe();
+  with.iou_weight = 1;
+  DecoderTrainer plain(samri::test::tiny_config(), samri::test::tiny_weights(), "sam_tiny.pth",
+                       reference_recipe(), torch::kCPU);
+  DecoderTrainer trained(samri::test::tiny_config(), samri::test::tiny_weights(), "sam_tiny.pth",
+                         with, torch::kCPU);
+  const TrainBatch b = fixture_batch(false);
+  const auto tp = plain.accumulate(b, 1.0);
+  const auto tt = trained.accumulate(b, 1.0);
+  EXPECT_EQ(tp.iou.item<double>(), 0.0);
+  EXPECT_GT(tt.iou.item<double>(), 0.0);
+  // The paper's loss gives the IoU head no gradient; the IoU term adds its MSE to the loss.
+  const std::string head = "iou_prediction_head.layers.0.weight";
+  EXPECT_FALSE(grad_of(plain, head).defined());
+  ASSERT_TRUE(grad_of(trained, head).defined());
+  EXPECT_GT(grad_of(trained, head).abs().max().item<double>(), 0.0);
+  EXPECT_NEAR(tt.loss.item<double>(), tp.loss.item<double>() + tt.iou.item<double>(), 1e-5);
+  // Steps on one batch bring the predicted IoU towards the real one.
+  const double first = tt.iou.item<double>();
+  for (int i = 0; i < 20; ++i) {
+    trained.step(1e-3);
+    trained.accumulate(b, 1.0);
+  }
+  EXPECT_LT(trained.accumulate(b, 1.0).iou.item<double>(), 0.5 * first);
+}
+
 }  // namespace

@@ -38,12 +38,15 @@ struct TrainConfig {
   double min_lr = 0;
   double grad_clip = 0;  // max global gradient norm; 0: off
 
-  // Loss: focal_weight * focal + dice_weight * Dice.
+  // Loss: focal_weight * focal + dice_weight * Dice (+ iou_weight * IoU-prediction MSE).
   double focal_weight = 20;
   double dice_weight = 1;
   double focal_gamma = 2;
   double focal_alpha = -1;  // < 0: no alpha weighting
   double dice_smooth = 1e-5;
+  // SAM's IoU-prediction loss (not in SAMRI's recipe): trains the head whose predicted IoU
+  // samri-infer's confidence flags and stop rules read.
+  double iou_weight = 0;
 
   // Runtime.
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (CUDA)
