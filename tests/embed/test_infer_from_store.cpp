@@ -7,12 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
-#include "samri/data/preprocess.h"
-#include "samri/embed/embed.h"
 #include "samri/infer/infer.h"
 #include "samri/io/image_reader.h"
 #include "samri/io/image_writer.h"
 #include "support/fixtures.h"
+#include "support/tiny_colin_store.h"
 
 namespace fs = std::filesystem;
 using samri::test::data_path;
@@ -26,21 +25,7 @@ class InferFromStore : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("samri_test_infer_store_" + std::to_string(::getpid()));
     fs::remove_all(root_);
-    fs::create_directories(root_);
-    samri::test::write_colin_crop_list((root_ / "colin.csv").string(), {"colin"});
-    samri::data::PreprocessOptions p;
-    p.list_file = (root_ / "colin.csv").string();
-    p.output = (root_ / "slices").string();
-    p.peripheral_fraction = 0;
-    samri::data::run_preprocess(p);
-    samri::embed::EmbedOptions e;
-    e.checkpoint = data_path("sam_tiny/sam_tiny.pth");
-    e.model = data_path("sam_tiny/sam_tiny.json");
-    e.data = {(root_ / "slices").string()};
-    e.output = (root_ / "store").string();
-    e.store_dtype = "fp32";
-    e.threads = 2;
-    samri::embed::run_embed(e);
+    samri::test::make_tiny_colin_store(root_.string());
   }
 
   static void TearDownTestSuite() { fs::remove_all(root_); }

@@ -16,8 +16,6 @@
 #include <nlohmann/json.hpp>
 
 #include "samri/core/error.h"
-#include "samri/data/preprocess.h"
-#include "samri/embed/embed.h"
 #include "samri/eval/mask_metrics.h"
 #include "samri/model/checkpoint.h"
 #include "samri/model/predictor.h"
@@ -25,6 +23,7 @@
 #include "samri/store/embedding_store.h"
 #include "support/fixtures.h"
 #include "support/free_port.h"
+#include "support/tiny_colin_store.h"
 
 namespace samri::eval {
 namespace {
@@ -56,25 +55,7 @@ class ModelEval : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("samri_test_eval_suite_" + std::to_string(::getpid()));
     fs::remove_all(root_);
-    fs::create_directories(root_);
-    samri::test::write_colin_crop_list((root_ / "colin.csv").string(), {"colin"});
-    data::PreprocessOptions p;
-    p.input_dir.clear();
-    p.list_file = (root_ / "colin.csv").string();
-    p.dataset = "colin";
-    p.output = (root_ / "slices").string();
-    p.peripheral_fraction = 0;
-    p.single_patient_split = "test";
-    data::run_preprocess(p);
-    embed::EmbedOptions e;
-    e.checkpoint = data_path("sam_tiny/sam_tiny.pth");
-    e.model = data_path("sam_tiny/sam_tiny.json");
-    e.data = {(root_ / "slices").string()};
-    e.output = (root_ / "store").string();
-    e.store_dtype = "fp32";
-    e.threads = 2;
-    e.allow_mismatch = true;
-    embed::run_embed(e);
+    samri::test::make_tiny_colin_store(root_.string(), "test");
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
