@@ -106,6 +106,13 @@ int main(int argc, char** argv) {
   cli.add_option("--stop-area-factor", pr.max_area_factor,
                  "propagation: stop when the area changes by more than this factor")
       ->capture_default_str();
+  cli.add_option("--stop-seed-area-factor", pr.max_seed_area_factor,
+                 "propagation: stop when the area exceeds this factor times the seed's (0: off)")
+      ->capture_default_str();
+  cli.add_option("--clip-to-box", pr.clip_to_box,
+                 "propagation: keep each mask inside its prompt box widened by this many pixels "
+                 "(< 0: off)")
+      ->capture_default_str();
   cli.add_option("--review-iou", o.review.min_iou,
                  "3-D report: list slices under this predicted IoU for review")
       ->capture_default_str();

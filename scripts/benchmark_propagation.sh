@@ -61,9 +61,20 @@ PYEOF
 
 INFER=("$BUILD/apps/samri-infer" --checkpoint "$CKPT" --input "$TEMPLATES/ch2.nii.gz" --axis 2
   --precision bf16 --embeddings "$OUT/store" --threads "$THREADS" -q)
-# name: extra samri-infer flags
-SETTINGS=("box:" "box_margin5:--margin 5" "box_mask:--mask-prompt" "box_point:--point-prompt"
-  "box_mask_point:--mask-prompt --point-prompt" "box_no_iou_stop:--stop-iou 0")
+# name: samri-infer flags. Each setting spells out its stop rules (the toolkit's first defaults:
+# IoU 0.5, no seed-area stop, no clip), so its outputs stay valid when the defaults change;
+# "defaults" runs with none.
+FIRST="--stop-iou 0.5 --stop-seed-area-factor 0 --clip-to-box -1"
+NO_IOU="--stop-iou 0 --stop-seed-area-factor 0 --clip-to-box -1"
+SETTINGS=("box:$FIRST" "box_margin5:--margin 5 $FIRST" "box_mask:--mask-prompt $FIRST"
+  "box_point:--point-prompt $FIRST" "box_mask_point:--mask-prompt --point-prompt $FIRST"
+  "box_no_iou_stop:$NO_IOU"
+  "seed_area_1.2:--stop-iou 0 --stop-seed-area-factor 1.2 --clip-to-box -1"
+  "clip_0:--stop-iou 0 --stop-seed-area-factor 0 --clip-to-box 0"
+  "clip_2:--stop-iou 0 --stop-seed-area-factor 0 --clip-to-box 2"
+  "clip_0_seed_area_1.2:--stop-iou 0 --stop-seed-area-factor 1.2 --clip-to-box 0"
+  "clip_2_seed_area_1.2:--stop-iou 0 --stop-seed-area-factor 1.2 --clip-to-box 2"
+  "defaults:")
 regions=$($PY -c "import json; [print(r['label'], r['slice'], *r['box']) for r in json.load(open('$OUT/regions.json'))]")
 start=$(date +%s)
 while read -r label slice x0 y0 x1 y1; do

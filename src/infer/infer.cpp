@@ -47,10 +47,11 @@ void check_propagation_options(const InferOptions& o) {
   }
   if (o.label <= 0) throw Error("--label must be a positive integer");
   const auto& p = o.propagation;
-  if (p.box_margin < 0 || p.min_pixels < 0 || p.max_area_factor < 1 || p.min_iou > 1) {
+  if (p.box_margin < 0 || p.min_pixels < 0 || p.max_area_factor < 1 || p.min_iou > 1 ||
+      (p.max_seed_area_factor != 0 && p.max_seed_area_factor < 1)) {
     throw Error(
         "propagation settings out of range: --margin >= 0, --stop-min-pixels >= 0, "
-        "--stop-iou <= 1, --stop-area-factor >= 1");
+        "--stop-iou <= 1, --stop-area-factor >= 1, --stop-seed-area-factor 0 (off) or >= 1");
   }
 }
 

@@ -44,11 +44,15 @@ DirectionStop walk(const SliceDecoder& decode, const SliceResult& seed_result, i
       stop.reason = "reached seed slice " + std::to_string(s);
       break;
     }
-    SliceResult next =
-        make_result(s, seed_result.slice,
-                    decode(s, next_prompt(*previous, settings, mask_threshold)), mask_threshold);
+    const model::Prompt prompt = next_prompt(*previous, settings, mask_threshold);
+    model::Prediction prediction = decode(s, prompt);
+    if (settings.clip_to_box >= 0) {
+      torch::Tensor logits = prediction.logits[0];
+      clip_logits_to_box(logits, *prompt.box, settings.clip_to_box);
+    }
+    SliceResult next = make_result(s, seed_result.slice, prediction, mask_threshold);
     next.area_change = static_cast<double>(next.area) / static_cast<double>(previous->area);
-    stop.reason = stop_reason(next, previous->area, settings);
+    stop.reason = stop_reason(next, previous->area, seed_result.area, settings);
     if (!stop.reason.empty()) break;
     previous = &track.slices.emplace(s, std::move(next)).first->second;
   }
@@ -102,8 +106,21 @@ model::Prompt next_prompt(const SliceResult& previous, const PropagationSettings
   return prompt;
 }
 
+void clip_logits_to_box(torch::Tensor& logits, const std::array<float, 4>& box, float margin) {
+  const auto edge = [margin](float value, std::int64_t size, float sign) {
+    return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(value + sign * margin)), 0,
+                                    size - 1);
+  };
+  const std::int64_t rows = logits.size(0), cols = logits.size(1);
+  const std::int64_t x0 = edge(box[0], cols, -1), x1 = edge(box[2], cols, 1);
+  const std::int64_t y0 = edge(box[1], rows, -1), y1 = edge(box[3], rows, 1);
+  torch::Tensor inside = torch::zeros({rows, cols}, torch::kBool);
+  inside.slice(0, y0, y1 + 1).slice(1, x0, x1 + 1).fill_(true);
+  logits.masked_fill_(inside.logical_not().to(logits.device()), -1e4);
+}
+
 std::string stop_reason(const SliceResult& candidate, std::int64_t previous_area,
-                        const PropagationSettings& settings) {
+                        std::int64_t seed_area, const PropagationSettings& settings) {
   if (candidate.area == 0) return "mask vanished";
   if (candidate.area < settings.min_pixels) {
     return "mask of " + std::to_string(candidate.area) + " pixels, under the minimum of " +
@@ -119,6 +136,12 @@ std::string stop_reason(const SliceResult& candidate, std::int64_t previous_area
     return "area changed by a factor of " + fixed(factor, 2) + " (" +
            std::to_string(previous_area) + " -> " + std::to_string(candidate.area) +
            " pixels), over the maximum of " + fixed(settings.max_area_factor, 2);
+  }
+  if (settings.max_seed_area_factor > 0 &&
+      candidate.area > settings.max_seed_area_factor * static_cast<double>(seed_area)) {
+    return "area of " + std::to_string(candidate.area) + " pixels, over " +
+           fixed(settings.max_seed_area_factor, 2) + " times the seed's " +
+           std::to_string(seed_area);
   }
   return "";
 }

@@ -19,9 +19,14 @@ std::string fixed(double value, int digits) {
 }
 
 json settings_json(const PropagationSettings& s) {
-  return {{"box_margin", s.box_margin},     {"mask_prompt", s.mask_prompt},
-          {"point_prompt", s.point_prompt}, {"min_pixels", s.min_pixels},
-          {"min_iou", s.min_iou},           {"max_area_factor", s.max_area_factor}};
+  return {{"box_margin", s.box_margin},
+          {"mask_prompt", s.mask_prompt},
+          {"point_prompt", s.point_prompt},
+          {"min_pixels", s.min_pixels},
+          {"min_iou", s.min_iou},
+          {"max_area_factor", s.max_area_factor},
+          {"max_seed_area_factor", s.max_seed_area_factor},
+          {"clip_to_box", s.clip_to_box}};
 }
 
 json slice_json(const SliceResult& r, const std::vector<std::string>& reasons, bool propagated) {

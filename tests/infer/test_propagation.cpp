@@ -114,6 +114,51 @@ TEST(Propagation, LowPredictedIouAndAnAreaJumpStopIt) {
       << stop_going(t, -1).reason;
 }
 
+TEST(Propagation, AMaskOutgrowingTheSeedStopsIt) {
+  FakeDecoder fake;  // the seed (slice 10) has the ball's radius-8 disc: 197 pixels
+  fake.mask = [](std::int64_t s) { return ball_slice(10, s >= 12 ? 9.5 : 8.0); };
+  PropagationSettings settings;
+  settings.max_seed_area_factor = 1.2;  // the radius-9.5 disc has 293 pixels, 1.49 times the seed's
+  const Track t = samri::infer::propagate(fake.fn(), 10, seed_box(), {0, 14}, {}, settings, 0.0);
+  EXPECT_EQ(t.slices.rbegin()->first, 11);
+  EXPECT_NE(stop_going(t, 1).reason.find("over 1.20 times the seed's 197"), std::string::npos)
+      << stop_going(t, 1).reason;
+  EXPECT_EQ(stop_going(t, -1).reason, "reached the end of the volume");  // equal areas pass
+
+  settings.max_seed_area_factor = 0.0;  // off
+  const Track all = samri::infer::propagate(fake.fn(), 10, seed_box(), {0, 14}, {}, settings, 0.0);
+  EXPECT_EQ(all.slices.size(), 14u);
+}
+
+TEST(Propagation, ClipToBoxKeepsEachMaskInsideItsWidenedPromptBox) {
+  FakeDecoder fake;  // every slice after the seed leaks: a disc of radius 12 around the same centre
+  fake.mask = [](std::int64_t s) { return ball_slice(10, s == 10 ? 8.0 : 12.0); };
+  PropagationSettings settings;
+  settings.max_area_factor = 1e9;
+  settings.clip_to_box = 1;
+  const Track t = samri::infer::propagate(fake.fn(), 10, seed_box(), {9, 13}, {}, settings, 0.0);
+  // Slice 11 is prompted with the seed's box (cols 17..33, rows 12..28), so it keeps the leak's
+  // pixels in cols 16..34, rows 11..29; slice 12, prompted with that, gains one more on each side.
+  const auto leak = ball_slice(10, 12.0);
+  for (std::int64_t s : {11, 12}) {
+    const std::int64_t grow = s - 10;
+    auto inside = torch::zeros({kRows, kCols}, torch::kBool);
+    inside.slice(0, 12 - grow, 29 + grow).slice(1, 17 - grow, 34 + grow).fill_(true);
+    const torch::Tensor mask = t.slices.at(s).logits > 0;
+    EXPECT_TRUE(torch::equal(mask, leak & inside)) << "slice " << s;
+    EXPECT_EQ(t.slices.at(s).area, (leak & inside).sum().item<std::int64_t>());
+  }
+  EXPECT_TRUE(torch::equal(t.slices.at(10).logits > 0, ball_slice(10)));  // the seed is not clipped
+}
+
+TEST(Propagation, ClipLogitsToBoxClampsAtTheImageEdge) {
+  torch::Tensor logits = torch::ones({6, 8});
+  samri::infer::clip_logits_to_box(logits, {5, 0, 7, 2}, 1.0f);
+  const torch::Tensor kept = logits > 0;
+  EXPECT_EQ(kept.sum().item<std::int64_t>(), 4 * 4);  // rows 0..3, cols 4..7
+  EXPECT_TRUE(kept.slice(0, 0, 4).slice(1, 4, 8).all().item<bool>());
+}
+
 TEST(Propagation, StopsAtTheVolumeEdgeAndAtAnotherSeed) {
   FakeDecoder fake;
   fake.mask = [](std::int64_t) { return ball_slice(10); };

@@ -22,6 +22,12 @@ struct PropagationSettings {
   std::int64_t min_pixels = 10;  // stop when a mask has fewer pixels (0 pixels: "vanished")
   double min_iou = 0.5;          // stop when the predicted IoU falls under this
   double max_area_factor = 3.0;  // stop when the area grows or shrinks by more than this factor
+  // Stop when the area exceeds this factor times the seed's (0: off). Seeded on an object's largest
+  // slice, a mask that outgrows the seed has leaked into its surroundings.
+  double max_seed_area_factor = 0.0;
+  // Keep a propagated mask inside its prompt box widened by this many pixels (< 0: off), so that a
+  // leak cannot widen the next slice's box by more than this.
+  float clip_to_box = -1.0f;
 };
 
 // One object on one slice.
@@ -78,9 +84,13 @@ std::array<float, 4> mask_box(const torch::Tensor& mask);
 // (x, y).
 std::array<float, 2> interior_point(const torch::Tensor& mask);
 
-// The stop rule a candidate breaks (empty when it passes). `previous_area` is the area of the
-// neighbour it came from.
+// The stop rule a candidate breaks (empty when it passes). `previous_area` and `seed_area` are the
+// areas of the neighbour it came from and of its seed.
 std::string stop_reason(const SliceResult& candidate, std::int64_t previous_area,
-                        const PropagationSettings& settings);
+                        std::int64_t seed_area, const PropagationSettings& settings);
+
+// Sets (H, W) logits outside the box (x0, y0, x1, y1; inclusive) widened by `margin` far below any
+// mask threshold.
+void clip_logits_to_box(torch::Tensor& logits, const std::array<float, 4>& box, float margin);
 
 }  // namespace samri::infer
