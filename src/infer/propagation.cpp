@@ -114,9 +114,11 @@ void clip_logits_to_box(torch::Tensor& logits, const std::array<float, 4>& box, 
   const std::int64_t rows = logits.size(0), cols = logits.size(1);
   const std::int64_t x0 = edge(box[0], cols, -1), x1 = edge(box[2], cols, 1);
   const std::int64_t y0 = edge(box[1], rows, -1), y1 = edge(box[3], rows, 1);
-  torch::Tensor inside = torch::zeros({rows, cols}, torch::kBool);
-  inside.slice(0, y0, y1 + 1).slice(1, x0, x1 + 1).fill_(true);
-  logits.masked_fill_(inside.logical_not().to(logits.device()), -1e4);
+  constexpr double kOutside = -1e4;
+  logits.slice(0, 0, y0).fill_(kOutside);
+  logits.slice(0, y1 + 1).fill_(kOutside);
+  logits.slice(1, 0, x0).fill_(kOutside);
+  logits.slice(1, x1 + 1).fill_(kOutside);
 }
 
 std::string stop_reason(const SliceResult& candidate, std::int64_t previous_area,
