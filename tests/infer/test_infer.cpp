@@ -223,7 +223,7 @@ TEST(InferErrors, BadPropagationInputsAreRefusedWithoutOutput) {
 
 // Propagation with the tiny model, checked step by step against the predictor driven by hand: the
 // seed slice is the reference's golden mask, and each neighbour was prompted with the tightest box
-// of the mask next to it.
+// of the mask next to it, its mask kept inside that box.
 TEST(InferPropagate, SeedIsTheReferenceMaskAndNeighboursFollowItsBox) {
   const auto dir = samri::test::temp_dir();
   auto o = tiny_options(dir);
@@ -254,7 +254,9 @@ TEST(InferPropagate, SeedIsTheReferenceMaskAndNeighboursFollowItsBox) {
       samri::model::Prompt prompt;
       prompt.box = samri::infer::mask_box(previous);
       predictor.set_image(samri::infer::sam_input_image(samri::io::extract_slice(volume, 2, s)));
-      want[s] = predictor.predict(prompt, false).logits[0] > 0;
+      torch::Tensor logits = predictor.predict(prompt, false).logits[0];
+      samri::infer::clip_logits_to_box(logits, *prompt.box, 0.0f);  // --clip-to-box 0, the default
+      want[s] = logits > 0;
     }
   }
   for (std::int64_t s = 0; s < 4; ++s) {

@@ -103,8 +103,10 @@ TEST(Propagation, LowPredictedIouAndAnAreaJumpStopIt) {
   FakeDecoder fake;
   fake.iou = [](std::int64_t s) { return s >= 13 ? 0.3 : 0.9; };
   fake.mask = [](std::int64_t s) { return s == 8 ? ball_slice(s, 3.0) : ball_slice(s); };
-  const Track t = samri::infer::propagate(fake.fn(), 10, seed_box(), {0, kSlices}, {},
-                                          PropagationSettings{}, 0.0);
+  PropagationSettings settings;
+  settings.min_iou = 0.5;  // off by default
+  const Track t =
+      samri::infer::propagate(fake.fn(), 10, seed_box(), {0, kSlices}, {}, settings, 0.0);
   EXPECT_EQ(t.slices.rbegin()->first, 12);
   EXPECT_NE(stop_going(t, 1).reason.find("predicted IoU 0.300 under the minimum of 0.500"),
             std::string::npos)
@@ -119,6 +121,7 @@ TEST(Propagation, AMaskOutgrowingTheSeedStopsIt) {
   fake.mask = [](std::int64_t s) { return ball_slice(10, s >= 12 ? 9.5 : 8.0); };
   PropagationSettings settings;
   settings.max_seed_area_factor = 1.2;  // the radius-9.5 disc has 293 pixels, 1.49 times the seed's
+  settings.clip_to_box = -1;  // on by default, it would cut the disc back to the seed's box
   const Track t = samri::infer::propagate(fake.fn(), 10, seed_box(), {0, 14}, {}, settings, 0.0);
   EXPECT_EQ(t.slices.rbegin()->first, 11);
   EXPECT_NE(stop_going(t, 1).reason.find("over 1.20 times the seed's 197"), std::string::npos)
