@@ -19,7 +19,7 @@ SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig
   if (!std::filesystem::is_regular_file(checkpoint)) {
     throw Error(checkpoint + ": checkpoint file not found");
   }
-  // The file's digest is only recorded, so it is computed while the model is built.
+  // The file's digest is only recorded, so it is computed while the model is set up.
   const auto start = std::chrono::steady_clock::now();
   auto lap = [&](const char* what) {
     spdlog::debug("{}: {:.2f} s", what,
@@ -28,15 +28,18 @@ SliceEncoder::SliceEncoder(const std::string& checkpoint, const model::SamConfig
   auto digest = std::async(std::launch::async, [&] { return sha256_file(checkpoint); });
   const model::StateDict weights = model::read_checkpoint(checkpoint);
   lap("checkpoint read");
-  info_.fingerprint = model::encoder_fingerprint(weights);
-  lap("encoder fingerprint");
-  encoder_ = model::ImageEncoderViT(config.image_encoder);
+  // The fingerprint only reads the weights, so it too runs while the encoder is set up.
+  auto fingerprint =
+      std::async(std::launch::async, [&] { return model::encoder_fingerprint(weights); });
+  encoder_ = model::ImageEncoderViT(config.image_encoder, model::WeightInit::kNone);
   lap("encoder built");
-  model::load_state_dict(*encoder_, weights.part("image_encoder."),
-                         checkpoint + " (image_encoder.*)");
+  model::adopt_state_dict(*encoder_, weights.part("image_encoder."),
+                          checkpoint + " (image_encoder.*)");
   encoder_->eval();
   encoder_->to(device_, dtype_);
   lap("weights loaded");
+  info_.fingerprint = fingerprint.get();
+  lap("encoder fingerprint");
   info_.checkpoint_sha256 = digest.get();
   lap("checkpoint sha256");
 }

@@ -104,14 +104,14 @@ void run_infer(const InferOptions& o) {
   }
 
   const auto start = std::chrono::steady_clock::now();
-  const model::StateDict weights = model::read_checkpoint(o.checkpoint);
+  model::StateDict weights = model::read_checkpoint(o.checkpoint);
   std::optional<StoredSlices> stored;
   if (!o.embeddings.empty()) {
     stored.emplace(o.embeddings, o.input, volume_prompts->axis, model::encoder_fingerprint(weights),
                    config, o.allow_mismatch);
   }
-  model::SamPredictor predictor(model::load_sam(weights, o.checkpoint, config, device), device,
-                                precision);
+  model::SamPredictor predictor(model::load_sam(std::move(weights), o.checkpoint, config, device),
+                                device, precision);
   spdlog::info("loaded {} ({}) on {} in {:.2f} s", o.checkpoint, config.name, device.str(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 

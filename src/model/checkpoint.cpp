@@ -7,13 +7,16 @@
 #include <filesystem>
 #include <fstream>
 #include <new>
+#include <optional>
 #include <unordered_map>
 
 #include "samri/core/atomic_file.h"
 #include "samri/core/error.h"
+#include "samri/core/mapped_file.h"
 #include "samri/model/pickle_reader.h"
 #include "samri/model/pickle_storage_types.h"
 #include "samri/model/pickle_writer.h"
+#include "samri/model/stored_zip_record.h"
 
 namespace samri::model {
 namespace {
@@ -43,11 +46,14 @@ void check_is_zip(const std::string& path) {
   throw Error(path + ": not a PyTorch checkpoint (not a zip archive)");
 }
 
-// Reads each storage record once, however many tensors view it.
+// Reads each storage record once, however many tensors view it. Records stored as plain bytes
+// (torch.save's way) are used in place in the mapped file when there is one: no copy, and no
+// fresh memory, which costs more than the copy itself on a virtual machine.
 class StorageRecords {
  public:
-  StorageRecords(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path)
-      : reader_(reader), path_(path) {}
+  StorageRecords(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path,
+                 std::shared_ptr<MappedFile> mapping)
+      : reader_(reader), path_(path), mapping_(std::move(mapping)) {}
 
   // ('storage', torch.XStorage, key, location, numel) -> the storage as a 1-D tensor.
   torch::Tensor load(const Value& id) {
@@ -60,12 +66,12 @@ class StorageRecords {
     const auto dtype = pickle::storage_dtype((*items)[1].text);
     if (!dtype) throw Error(path_ + ": unsupported storage type " + (*items)[1].text);
     const std::string name = "data/" + (*items)[2].text;
-    const c10::Storage bytes = record(name);
     const std::int64_t numel = (*items)[4].integer;
     std::int64_t needed = 0;
-    if (__builtin_mul_overflow(numel, static_cast<std::int64_t>(c10::elementSize(*dtype)),
-                               &needed) ||
-        static_cast<std::uint64_t>(needed) > bytes.nbytes()) {
+    const bool overflow =
+        __builtin_mul_overflow(numel, static_cast<std::int64_t>(c10::elementSize(*dtype)), &needed);
+    const c10::Storage bytes = record(name, overflow ? 0 : static_cast<std::size_t>(needed));
+    if (overflow || static_cast<std::uint64_t>(needed) > bytes.nbytes()) {
       throw Error(path_ + ": storage record " + name + " has " + std::to_string(bytes.nbytes()) +
                   " bytes, fewer than its " + std::to_string(numel) +
                   " elements need (truncated?)");
@@ -74,19 +80,39 @@ class StorageRecords {
   }
 
  private:
-  c10::Storage record(const std::string& name) {
+  // The record `name`, expected to hold `size` bytes (a record of another size is read, and
+  // refused by the caller if short).
+  c10::Storage record(const std::string& name, std::size_t size) {
     const auto it = cache_.find(name);
     if (it != cache_.end()) return it->second;
     if (!reader_.hasRecord(name)) throw Error(path_ + ": storage record " + name + " is missing");
-    auto [data, size] = reader_.getRecord(name);
-    // The record's buffer becomes the tensors' memory: no copy.
-    c10::Storage storage(c10::Storage::use_byte_size_t(), size, std::move(data));
-    cache_.emplace(name, storage);
-    return storage;
+    std::optional<c10::Storage> storage = mapped(name, size);
+    if (!storage) {
+      auto [data, size] = reader_.getRecord(name);
+      // The record's buffer becomes the tensors' memory: no copy.
+      storage.emplace(c10::Storage::use_byte_size_t(), size, std::move(data));
+    }
+    cache_.emplace(name, *storage);
+    return *storage;
+  }
+
+  std::optional<c10::Storage> mapped(const std::string& name, std::size_t size) {
+    if (!mapping_ || size == 0) return std::nullopt;
+    const std::size_t offset = reader_.getRecordOffset(name);
+    if (!is_stored_zip_record(mapping_->data(), mapping_->size(), offset, name, size)) {
+      return std::nullopt;
+    }
+    // Each storage holds the mapping alive; the last one to go unmaps the file.
+    auto* owner = new std::shared_ptr<MappedFile>(mapping_);
+    at::DataPtr data(
+        mapping_->data() + offset, owner,
+        [](void* p) { delete static_cast<std::shared_ptr<MappedFile>*>(p); }, at::Device(at::kCPU));
+    return c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data));
   }
 
   caffe2::serialize::PyTorchStreamReader& reader_;
   const std::string& path_;
+  std::shared_ptr<MappedFile> mapping_;
   std::unordered_map<std::string, c10::Storage> cache_;
 };
 
@@ -172,7 +198,7 @@ StateDict read_zip_checkpoint(const std::string& path, CheckpointReadInfo& info)
   caffe2::serialize::PyTorchStreamReader reader(path);
   if (!reader.hasRecord("data.pkl")) throw Error(path + ": the archive has no data.pkl");
   const auto [pickle_data, pickle_size] = reader.getRecord("data.pkl");
-  StorageRecords records(reader, path);
+  StorageRecords records(reader, path, MappedFile::open(path));
   pickle::Arena arena;
   const Value top = pickle::unpickle(
       static_cast<const char*>(pickle_data.get()), pickle_size, path,

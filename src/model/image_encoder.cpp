@@ -11,7 +11,7 @@
 namespace samri::model {
 namespace {
 
-VitBlockOptions block_options(const ImageEncoderConfig& c, int index) {
+VitBlockOptions block_options(const ImageEncoderConfig& c, int index, WeightInit init) {
   const bool global = std::find(c.global_attn_indexes.begin(), c.global_attn_indexes.end(),
                                 index) != c.global_attn_indexes.end();
   const int64_t grid = c.img_size / c.patch_size;
@@ -24,12 +24,14 @@ VitBlockOptions block_options(const ImageEncoderConfig& c, int index) {
   options.window_size = global ? 0 : c.window_size;
   options.grid_size = {grid, grid};
   options.layer_norm_eps = c.layer_norm_eps;
+  options.init = init;
   return options;
 }
 
 }  // namespace
 
-ImageEncoderViTImpl::ImageEncoderViTImpl(const ImageEncoderConfig& config) : config_(config) {
+ImageEncoderViTImpl::ImageEncoderViTImpl(const ImageEncoderConfig& config, WeightInit init)
+    : config_(config) {
   check_encoder_config(config_, "image encoder");
   namespace nn = torch::nn;
   const int64_t grid = config_.img_size / config_.patch_size;
@@ -42,7 +44,7 @@ ImageEncoderViTImpl::ImageEncoderViTImpl(const ImageEncoderConfig& config) : con
       register_parameter("pos_embed", torch::zeros({1, grid, grid, int64_t{config_.embed_dim}}));
   auto blocks = register_module("blocks", nn::ModuleList());
   for (int i = 0; i < config_.depth; ++i) {
-    blocks_.push_back(VitBlock(block_options(config_, i)));
+    blocks_.push_back(VitBlock(block_options(config_, i, init)));
     blocks_.back()->share_scratch(scratch_);
     blocks->push_back(blocks_.back());
   }

@@ -46,10 +46,10 @@ Sam load_sam(const std::string& checkpoint, const SamConfig& config, const torch
   return load_sam(read_checkpoint(checkpoint), checkpoint, config, device);
 }
 
-Sam load_sam(const StateDict& weights, const std::string& checkpoint, const SamConfig& config,
+Sam load_sam(StateDict weights, const std::string& checkpoint, const SamConfig& config,
              const torch::Device& device) {
-  Sam sam(config);
-  load_state_dict(*sam, weights, checkpoint);
+  Sam sam(config, WeightInit::kNone);
+  adopt_state_dict(*sam, std::move(weights), checkpoint);
   sam->eval();
   sam->to(device);
   return sam;

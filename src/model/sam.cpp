@@ -18,10 +18,10 @@ torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t height, int64_t wi
 
 }  // namespace
 
-SamImpl::SamImpl(const SamConfig& config) : config_(config) {
+SamImpl::SamImpl(const SamConfig& config, WeightInit init) : config_(config) {
   // A config whose parts disagree would only fail deep inside a forward pass; say so up front.
   check_sam_config(config, "SAM config '" + config.name + "'");
-  image_encoder = register_module("image_encoder", ImageEncoderViT(config.image_encoder));
+  image_encoder = register_module("image_encoder", ImageEncoderViT(config.image_encoder, init));
   prompt_encoder = register_module("prompt_encoder", PromptEncoder(config.prompt_encoder));
   mask_decoder = register_module("mask_decoder", MaskDecoder(config.mask_decoder));
 }

@@ -80,20 +80,37 @@ StateDict module_state_dict(const torch::nn::Module& module) {
   return out;
 }
 
-void load_state_dict(torch::nn::Module& module, const StateDict& state_dict,
-                     const std::string& source) {
-  const StateDict target = module_state_dict(module);
+void check_fits(const StateDict& target, const StateDict& state_dict, const std::string& source) {
   const Mismatch m = compare(target, state_dict);
   if (m.any()) {
     throw Error(source + ": the checkpoint does not fit the model" +
                 list("missing keys", m.missing) + list("unexpected keys", m.unexpected) +
                 list("keys of the wrong shape", m.wrong_shape) + size_hint(target, state_dict));
   }
+}
+
+void load_state_dict(torch::nn::Module& module, const StateDict& state_dict,
+                     const std::string& source) {
+  const StateDict target = module_state_dict(module);
+  check_fits(target, state_dict, source);
   torch::NoGradGuard no_grad;
   for (const auto& [key, tensor] : target.items()) {
     // `tensor` shares memory with the module's parameter or buffer, so this fills the module.
     tensor.copy_(state_dict.at(key));
   }
+}
+
+void adopt_state_dict(torch::nn::Module& module, StateDict state_dict, const std::string& source) {
+  check_fits(module_state_dict(module), state_dict, source);
+  torch::NoGradGuard no_grad;
+  // set_data on the module's own tensors (not detached aliases) swaps what they hold, as
+  // Module::to does; requires_grad stays the module's.
+  const auto adopt = [&](const std::string& key, torch::Tensor& tensor) {
+    const torch::Tensor& from = state_dict.at(key);
+    tensor.set_data(from.to(tensor.options()).contiguous());
+  };
+  for (auto& item : module.named_parameters()) adopt(item.key(), item.value());
+  for (auto& item : module.named_buffers()) adopt(item.key(), item.value());
 }
 
 }  // namespace samri::model

@@ -15,7 +15,7 @@ namespace {
 // 64 MiB per head); while autograd records through a tensor, its value must stay intact.
 bool may_overwrite(const torch::Tensor& t) { return !t.requires_grad(); }
 
-bool records_gradient(const torch::Tensor& x, const torch::nn::Linear& layer) {
+bool records_gradient(const torch::Tensor& x, const Linear& layer) {
   return torch::GradMode::is_enabled() && (x.requires_grad() || layer->weight.requires_grad() ||
                                            (layer->bias.defined() && layer->bias.requires_grad()));
 }
@@ -25,7 +25,7 @@ bool records_gradient(const torch::Tensor& x, const torch::nn::Linear& layer) {
 // FLOPs. For inference, a 1x1 convolution over a channels-last (1, in, 1, rows) view of x is the
 // same product computed by oneDNN straight from and into plain buffers (no layout conversions).
 // Other dtypes and devices already get a fast kernel from layer->forward (bf16 goes to oneDNN).
-torch::Tensor linear(torch::nn::Linear& layer, const torch::Tensor& x) {
+torch::Tensor linear(Linear& layer, const torch::Tensor& x) {
   if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || !at::hasMKLDNN() ||
       !at::globalContext().userEnabledMkldnn() || x.numel() == 0 || records_gradient(x, layer)) {
     return layer->forward(x);
@@ -106,7 +106,7 @@ torch::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const torch::Tensor& r
 }
 
 VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, bool use_rel_pos,
-                                   std::array<int64_t, 2> input_size)
+                                   std::array<int64_t, 2> input_size, WeightInit init)
     : num_heads_(num_heads), use_rel_pos_(use_rel_pos) {
   if (num_heads < 1 || dim % num_heads != 0) {
     throw Error("ViT attention: embed dim " + std::to_string(dim) +
@@ -114,9 +114,8 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
   }
   const int64_t head_dim = dim / num_heads;
   scale_ = std::pow(static_cast<double>(head_dim), -0.5);
-  qkv_ = register_module("qkv",
-                         torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
-  proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+  qkv_ = register_module("qkv", Linear(dim, 3 * dim, qkv_bias, init));
+  proj_ = register_module("proj", Linear(dim, dim, true, init));
   if (use_rel_pos) {
     rel_pos_h_ = register_parameter("rel_pos_h", torch::zeros({2 * input_size[0] - 1, head_dim}));
     rel_pos_w_ = register_parameter("rel_pos_w", torch::zeros({2 * input_size[1] - 1, head_dim}));
@@ -190,9 +189,9 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
   return linear(proj_, out);
 }
 
-VitMlpImpl::VitMlpImpl(int64_t dim, int64_t hidden_dim)
-    : lin1_(register_module("lin1", torch::nn::Linear(dim, hidden_dim))),
-      lin2_(register_module("lin2", torch::nn::Linear(hidden_dim, dim))) {}
+VitMlpImpl::VitMlpImpl(int64_t dim, int64_t hidden_dim, WeightInit init)
+    : lin1_(register_module("lin1", Linear(dim, hidden_dim, true, init))),
+      lin2_(register_module("lin2", Linear(hidden_dim, dim, true, init))) {}
 
 torch::Tensor VitMlpImpl::forward(const torch::Tensor& x) {
   auto hidden = linear(lin1_, x);
@@ -210,11 +209,11 @@ VitBlockImpl::VitBlockImpl(const VitBlockOptions& options) : window_size_(option
       window_size_ > 0 ? std::array<int64_t, 2>{window_size_, window_size_} : options.grid_size;
   norm1_ = register_module("norm1", torch::nn::LayerNorm(norm));
   attn_ = register_module("attn", VitAttention(options.dim, options.num_heads, options.qkv_bias,
-                                               options.use_rel_pos, attn_grid));
+                                               options.use_rel_pos, attn_grid, options.init));
   norm2_ = register_module("norm2", torch::nn::LayerNorm(norm));
   // int() of the product, as the reference builds the hidden width.
   const auto hidden = static_cast<int64_t>(static_cast<double>(options.dim) * options.mlp_ratio);
-  mlp_ = register_module("mlp", VitMlp(options.dim, hidden));
+  mlp_ = register_module("mlp", VitMlp(options.dim, hidden, options.init));
 }
 
 torch::Tensor VitBlockImpl::forward(const torch::Tensor& x) {

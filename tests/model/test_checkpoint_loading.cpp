@@ -93,6 +93,38 @@ TEST(CheckpointLoading, ShortensLongLists) {
       << message;
 }
 
+TEST(CheckpointLoading, AdoptTakesTheTensorsThemselvesAndCastsOnlyWhereNeeded) {
+  Net net;
+  net->named_buffers()["block.table"].fill_(9.0f);
+  const StateDict sd = matching();
+  adopt_state_dict(*net, sd, "file.pth");
+  // Same dtype: the very memory given, no copy.
+  EXPECT_EQ(net->lin->weight.data_ptr(), sd.at("lin.weight").data_ptr());
+  EXPECT_TRUE(torch::equal(net->named_buffers()["block.table"], torch::eye(2)));
+  EXPECT_EQ(net->named_buffers()["steps"].item<int64_t>(), 5);
+  EXPECT_TRUE(net->lin->weight.requires_grad());  // the module's flag, not the tensor's
+
+  Net doubled;
+  doubled->to(torch::kDouble);
+  adopt_state_dict(*doubled, matching(torch::kHalf), "file.pth");
+  EXPECT_EQ(doubled->lin->weight.scalar_type(), torch::kDouble);
+  EXPECT_TRUE(torch::equal(doubled->lin->bias, torch::tensor({0.5, -0.5}, torch::kDouble)));
+}
+
+TEST(CheckpointLoading, AdoptRefusesAMisfitAndChangesNothing) {
+  Net net;
+  StateDict sd = matching();
+  sd.insert("head.weight", torch::zeros({1}));
+  try {
+    adopt_state_dict(*net, sd, "file.pth");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "file.pth: the checkpoint does not fit the model; 1 unexpected keys: head.weight");
+  }
+  EXPECT_TRUE(torch::equal(net->named_parameters()["gain"], torch::ones({3})));
+}
+
 // image_encoder.patch_embed.proj with a configurable width, as in SAM.
 struct EncoderImpl : torch::nn::Module {
   explicit EncoderImpl(int64_t width) {

@@ -2,7 +2,14 @@
 // torch.load of the same files.
 #include <gtest/gtest.h>
 
+#include <caffe2/serialize/inline_container.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "samri/model/checkpoint.h"
+#include "samri/model/stored_zip_record.h"
 #include "support/fixtures.h"
 
 namespace samri::model {
@@ -70,6 +77,94 @@ TEST(CheckpointRead, TensorsAreIndependentAndContiguous) {
   const float before = b[0].item<float>();
   w.fill_(7.0f);
   EXPECT_EQ(b[0].item<float>(), before);
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Writing to tensors read from a file (mapped copy-on-write) changes neither the file nor what the
+// next read returns.
+TEST(CheckpointRead, WritingToReadTensorsLeavesTheFileAlone) {
+  const std::string path = samri::test::temp_dir() + "/tiny.pth";
+  std::filesystem::copy_file(data_path("sam_tiny/sam_tiny.pth"), path);
+  const std::string before = file_bytes(path);
+  {
+    const StateDict sd = read_checkpoint(path);
+    for (const auto& [key, t] : sd.items()) t.fill_(3);
+  }
+  EXPECT_EQ(file_bytes(path), before);
+  const StateDict again = read_checkpoint(path);
+  EXPECT_NEAR(
+      total_of(again.at("image_encoder.pos_embed")),
+      total_of(read_checkpoint(data_path("sam_tiny/sam_tiny.pth")).at("image_encoder.pos_embed")),
+      0.0);
+}
+
+// Every storage record of the torch-written reference file is found in place, with the size the
+// zip reader gives: read_checkpoint maps these records instead of copying them.
+TEST(CheckpointRead, TorchWrittenRecordsAreFoundInPlace) {
+  const std::string path = data_path("sam_tiny/sam_tiny.pth");
+  const std::string bytes = file_bytes(path);
+  const auto* file = reinterpret_cast<const unsigned char*>(bytes.data());
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  int records = 0;
+  for (const std::string& name : reader.getAllRecords()) {
+    if (name.rfind("data/", 0) != 0) continue;
+    const auto [data, size] = reader.getRecord(name);
+    const std::size_t offset = reader.getRecordOffset(name);
+    EXPECT_TRUE(is_stored_zip_record(file, bytes.size(), offset, name, size)) << name;
+    EXPECT_FALSE(is_stored_zip_record(file, bytes.size(), offset, name, size - 4)) << name;
+    EXPECT_EQ(bytes.compare(offset, size, static_cast<const char*>(data.get()), size), 0) << name;
+    ++records;
+  }
+  EXPECT_GT(records, 50);
+}
+
+std::string le(std::uint64_t v, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+  return out;
+}
+
+// A hand-built local header (signature, version, flags, method, time, date, crc, sizes, name and
+// extra lengths), the name, padding up to data at byte 128, the data, then `after` it.
+std::string archive_with(std::uint16_t flags, std::uint16_t method, std::uint32_t size,
+                         const std::string& name, std::size_t data_bytes,
+                         const std::string& after = "") {
+  const std::size_t extra = 128 - 30 - name.size();
+  return "PK\x03\x04" + le(20, 2) + le(flags, 2) + le(method, 2) + le(0, 4) + le(0, 4) +
+         le(size, 4) + le(size, 4) + le(name.size(), 2) + le(extra, 2) + name +
+         std::string(extra, 'x') + std::string(data_bytes, 'd') + after;
+}
+
+bool stored(const std::string& archive, const std::string& name, std::size_t size,
+            std::size_t offset = 128) {
+  return is_stored_zip_record(reinterpret_cast<const unsigned char*>(archive.data()),
+                              archive.size(), offset, name, size);
+}
+
+TEST(CheckpointRead, OnlyPlainStoredRecordsAreUsedInPlace) {
+  EXPECT_TRUE(stored(archive_with(0, 0, 40, "archive/data/0", 40), "data/0", 40));
+  EXPECT_TRUE(stored(archive_with(0, 0, 40, "data/0", 40), "data/0", 40));
+  EXPECT_FALSE(stored(archive_with(0, 0, 40, "archive/data/0", 40), "data/0", 36));  // other size
+  EXPECT_FALSE(stored(archive_with(0, 8, 40, "archive/data/0", 40), "data/0", 40));  // deflated
+  EXPECT_FALSE(stored(archive_with(1, 0, 40, "archive/data/0", 40), "data/0", 40));  // encrypted
+  EXPECT_FALSE(stored(archive_with(0, 0, 40, "archive/data/0", 39), "data/0", 40));  // past the end
+  EXPECT_FALSE(stored(archive_with(0, 0, 40, "archive/data/10", 40), "data/0", 40));
+  EXPECT_FALSE(stored(archive_with(0, 0, 40, "archive/xdata/0", 40), "data/0", 40));
+  EXPECT_FALSE(stored(archive_with(0, 0, 40, "archive/data/0", 40), "data/0", 40, 127));
+  // Sizes after the data: a descriptor with or without its signature, 32- or 64-bit sizes.
+  const std::string crc = le(0, 4);
+  const std::string d32 = crc + le(40, 4) + le(40, 4), d64 = crc + le(40, 8) + le(40, 8);
+  EXPECT_TRUE(
+      stored(archive_with(8, 0, 0, "archive/data/0", 40, "PK\x07\x08" + d32), "data/0", 40));
+  EXPECT_TRUE(stored(archive_with(8, 0, 0, "archive/data/0", 40, d32), "data/0", 40));
+  EXPECT_TRUE(
+      stored(archive_with(8, 0, 0, "archive/data/0", 40, "PK\x07\x08" + d64), "data/0", 40));
+  EXPECT_FALSE(stored(archive_with(8, 0, 0, "archive/data/0", 40, d32), "data/0", 36));
+  EXPECT_FALSE(stored(archive_with(8, 0, 0, "archive/data/0", 40), "data/0", 40));  // none
 }
 
 TEST(CheckpointRead, HalfCheckpointKeepsFp16) {

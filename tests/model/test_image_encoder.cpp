@@ -54,6 +54,16 @@ TEST(ImageEncoderViT, MatchesReferenceOnRandomInput) {
   EXPECT_TRUE(out.is_contiguous());
 }
 
+// The way the tools build it: linear layers left unset, then the checkpoint's tensors adopted.
+TEST(ImageEncoderViT, BuiltUninitialisedThenAdoptedMatchesReference) {
+  ImageEncoderViT encoder(samri::test::tiny_config().image_encoder, WeightInit::kNone);
+  adopt_state_dict(*encoder, encoder_weights(), "sam_tiny.pth");
+  encoder->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(all_close_rel(encoder(expected("encoder_random_input")),
+                            expected("encoder_random_output"), 1e-4));
+}
+
 // CPU inference builds the attention logits in memory the blocks share and keep between calls;
 // a second call over the left-overs of the first must give the same values.
 TEST(ImageEncoderViT, RepeatedInferenceReusesScratchMemoryExactly) {

@@ -21,7 +21,9 @@ struct CheckpointReadInfo {
 // and throws samri::Error for anything else. Accepts the official flat layout, plain dicts, and
 // the wrappers {"model": sd}, {"state_dict": sd} and keys prefixed "module.". Tensors keep the
 // dtype stored in the file (fp32, fp16, bf16, ...) and own the record they were read from
-// (tensors that share a storage in the file share it here too). Every failure, including a
+// (tensors that share a storage in the file share it here too). Records stored uncompressed, as
+// torch.save writes them, are not copied: their tensors read the file through a copy-on-write
+// mapping (see MappedFile), so writing to them never changes the file. Every failure, including a
 // missing, empty, truncated or corrupt file, is a samri::Error whose message starts with `path`.
 StateDict read_checkpoint(const std::string& path, CheckpointReadInfo* info = nullptr);
 
@@ -42,6 +44,12 @@ StateDict module_state_dict(const torch::nn::Module& module);
 // looks like another model size. `source` names the file in messages.
 void load_state_dict(torch::nn::Module& module, const StateDict& state_dict,
                      const std::string& source);
+
+// load_state_dict without the copy: the module's parameters and buffers take `state_dict`'s
+// tensors themselves (converted only where the module's dtype or device differs), so a module
+// built with WeightInit::kNone never writes the memory it allocated. The module then shares
+// memory with the tensors given: pass a state_dict nothing else will use.
+void adopt_state_dict(torch::nn::Module& module, StateDict state_dict, const std::string& source);
 
 // "vit_b", "vit_l" or "vit_h" by the width of the image encoder's patch embedding; "" otherwise.
 std::string sam_variant(const StateDict& state_dict);

@@ -15,7 +15,10 @@ namespace samri::model {
 // attn.qkv, attn.proj, attn.rel_pos_h, attn.rel_pos_w, norm2, mlp.lin1, mlp.lin2}, neck.{0,1,2,3}.
 class ImageEncoderViTImpl : public torch::nn::Module {
  public:
-  explicit ImageEncoderViTImpl(const ImageEncoderConfig& config);
+  // WeightInit::kNone leaves the blocks' linear layers (all but ~2% of the weights) unset, for a
+  // checkpoint to fill.
+  explicit ImageEncoderViTImpl(const ImageEncoderConfig& config,
+                               WeightInit init = WeightInit::kRandom);
   // (B, 3, img_size, img_size) normalised image -> (B, out_chans, img_size/16, img_size/16).
   torch::Tensor forward(const torch::Tensor& x);
   const ImageEncoderConfig& config() const { return config_; }

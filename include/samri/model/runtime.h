@@ -21,8 +21,9 @@ Precision parse_precision(const std::string& text, const torch::Device& device);
 // checked strictly, in eval mode, on `device`.
 Sam load_sam(const std::string& checkpoint, const SamConfig& config, const torch::Device& device);
 
-// The same from weights already read from `checkpoint` (named in errors).
-Sam load_sam(const StateDict& weights, const std::string& checkpoint, const SamConfig& config,
+// The same from weights already read from `checkpoint` (named in errors). The model takes the
+// tensors over (adopt_state_dict): on the CPU in fp32 it shares their memory.
+Sam load_sam(StateDict weights, const std::string& checkpoint, const SamConfig& config,
              const torch::Device& device);
 
 }  // namespace samri::model

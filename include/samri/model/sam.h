@@ -16,7 +16,8 @@ namespace samri::model {
 // registered: the official checkpoints do not store them.
 class SamImpl : public torch::nn::Module {
  public:
-  explicit SamImpl(const SamConfig& config);
+  // `init` applies to the image encoder (see ImageEncoderViTImpl).
+  explicit SamImpl(const SamConfig& config, WeightInit init = WeightInit::kRandom);
 
   // Reference post-processing of low-res logits (B, M, 4H, 4W): bilinear to img_size, crop to
   // input_size, bilinear to original_size (align_corners=false). Returns (B, M, oh, ow) logits.

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "samri/model/linear.h"
 #include "samri/model/scratch_buffer.h"
 
 namespace samri::model {
@@ -21,7 +22,7 @@ torch::Tensor get_rel_pos(int64_t q_size, int64_t k_size, const torch::Tensor& r
 class VitAttentionImpl : public torch::nn::Module {
  public:
   VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, bool use_rel_pos,
-                   std::array<int64_t, 2> input_size);
+                   std::array<int64_t, 2> input_size, WeightInit init = WeightInit::kRandom);
   torch::Tensor forward(const torch::Tensor& x);
   // Inference on a CPU then builds the attention logits in `scratch` (shared by the encoder's
   // blocks) instead of fresh memory.
@@ -35,8 +36,8 @@ class VitAttentionImpl : public torch::nn::Module {
   int64_t num_heads_;
   double scale_;
   bool use_rel_pos_;
-  torch::nn::Linear qkv_{nullptr};
-  torch::nn::Linear proj_{nullptr};
+  Linear qkv_{nullptr};
+  Linear proj_{nullptr};
   torch::Tensor rel_pos_h_;
   torch::Tensor rel_pos_w_;
   std::shared_ptr<ScratchBuffer> scratch_;
@@ -46,12 +47,12 @@ TORCH_MODULE(VitAttention);
 // The ViT feed-forward layer: lin1, exact (erf) GELU, lin2.
 class VitMlpImpl : public torch::nn::Module {
  public:
-  VitMlpImpl(int64_t dim, int64_t hidden_dim);
+  VitMlpImpl(int64_t dim, int64_t hidden_dim, WeightInit init = WeightInit::kRandom);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::Linear lin1_{nullptr};
-  torch::nn::Linear lin2_{nullptr};
+  Linear lin1_{nullptr};
+  Linear lin2_{nullptr};
 };
 TORCH_MODULE(VitMlp);
 
@@ -64,6 +65,7 @@ struct VitBlockOptions {
   int64_t window_size = 0;                   // 0: global attention over the whole grid
   std::array<int64_t, 2> grid_size{64, 64};  // token grid of the image (global tables' size)
   double layer_norm_eps = 1e-6;
+  WeightInit init = WeightInit::kRandom;  // of the linear layers, which hold nearly every weight
 };
 
 // One pre-norm transformer block of SAM's image encoder on a (B, H, W, C) grid: norm1, windowed
