@@ -107,4 +107,12 @@ std::string describe(const BlasKernelSwitch& change) {
          " kernels (set OPENBLAS_CORETYPE to choose yourself)";
 }
 
+bool run_openblas_on_calling_thread() {
+  using SetThreadsFn = void (*)(int);
+  const auto set_threads = openblas_symbol<SetThreadsFn>("openblas_set_num_threads");
+  if (!set_threads || std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return false;
+  set_threads(1);
+  return true;
+}
+
 }  // namespace samri

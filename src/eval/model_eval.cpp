@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "samri/core/blas_kernels.h"
 #include "samri/core/error.h"
 #include "samri/core/progress.h"
 #include "samri/core/sha256.h"
@@ -142,6 +143,7 @@ class ModelEvaluation {
     report.columns.predicted_iou = true;
     connect();
     torch::set_num_threads(o_.settings.worker_count());
+    if (run_openblas_on_calling_thread()) spdlog::debug("OpenBLAS runs on the calling thread");
     stores_ = open_test_stores(o_);
     open_source();
     comm_->check_same("evaluation (models, stores, prompts, splits, seed, batch size)", identity());

@@ -26,8 +26,12 @@ struct LayoutSafeGelu : public torch::autograd::Function<LayoutSafeGelu> {
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
-    const torch::Tensor x = ctx->get_saved_variables()[0].contiguous();
-    return {torch::gelu_backward(grads[0].contiguous(), x)};
+    // The layout of x (channels-last for the decoder's upscaled maps), so that at most the
+    // gradient is copied.
+    torch::Tensor x = ctx->get_saved_variables()[0];
+    const auto format = x.suggest_memory_format();
+    x = x.contiguous(format);
+    return {torch::gelu_backward(grads[0].contiguous(format), x)};
   }
 };
 
@@ -42,6 +46,10 @@ torch::Tensor robust_gelu(const torch::Tensor& x) {
   if (!x.device().is_cpu()) return torch::gelu(x);
   if (!needs_float32_on_cpu(x)) return cpu_gelu(x);
   return cpu_gelu(x.to(torch::kFloat32)).to(x.scalar_type());
+}
+
+bool records_gradient(const torch::Tensor& x, const torch::Tensor& parameter) {
+  return torch::GradMode::is_enabled() && (x.requires_grad() || parameter.requires_grad());
 }
 
 }  // namespace samri::model

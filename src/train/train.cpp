@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "samri/core/atomic_file.h"
+#include "samri/core/blas_kernels.h"
 #include "samri/core/error.h"
 #include "samri/core/progress.h"
 #include "samri/core/sha256.h"
@@ -458,6 +459,7 @@ void Training::save_all(std::int64_t step) {
 TrainSummary Training::run() {
   c_.validate();
   if (c_.threads > 0) torch::set_num_threads(c_.threads);
+  if (run_openblas_on_calling_thread()) spdlog::debug("OpenBLAS runs on the calling thread");
   if (c_.deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
   connect();
   open();

@@ -55,6 +55,36 @@ TEST(MaskDecoder, RegistersTheReferenceNames) {
   EXPECT_EQ(params["iou_prediction_head.layers.0.weight"].sizes(), (std::vector<int64_t>{40, 32}));
 }
 
+// With autograd recording, the CPU upscaling takes its training path (a channels-last matrix
+// product and fused layer norm): the same masks, in float32 and in bf16, and gradients that flow.
+TEST(MaskDecoder, TrainingPathGivesTheReferenceMasks) {
+  TinyDecoder tiny;
+  const auto [masks, iou] =
+      tiny.decode_boxes(expected("batch_embeddings"), expected("batch_boxes"), false);
+  ASSERT_TRUE(masks.requires_grad());
+  EXPECT_TRUE(all_close_rel(masks.detach(), expected("batch_lowres")));
+  EXPECT_TRUE(all_close_rel(iou.detach(), expected("batch_iou")));
+  masks.sum().backward();
+  const auto grad = tiny.mask_decoder->named_parameters()["output_upscaling.0.weight"].grad();
+  ASSERT_TRUE(grad.defined());
+  EXPECT_TRUE(torch::isfinite(grad).all().item<bool>());
+  EXPECT_GT(grad.abs().sum().item<double>(), 0.0);
+
+  tiny.mask_decoder->to(torch::kBFloat16);
+  const auto [sparse, dense] =
+      tiny.prompt_encoder->forward(std::nullopt, expected("batch_boxes"), std::nullopt);
+  const auto bf16 = [](const torch::Tensor& t) { return t.to(torch::kBFloat16); };
+  const auto bf16_masks =
+      tiny.mask_decoder
+          ->forward(bf16(expected("batch_embeddings")), bf16(tiny.prompt_encoder->get_dense_pe()),
+                    bf16(sparse), bf16(dense), false)
+          .first;
+  ASSERT_TRUE(bf16_masks.requires_grad());
+  const auto want = expected("batch_lowres");
+  const double scale = want.abs().max().item<double>();
+  EXPECT_LT((bf16_masks.detach().to(torch::kFloat) - want).abs().max().item<double>(), 0.1 * scale);
+}
+
 TEST(MaskDecoder, BatchedEmbeddingsPairWithPromptsAsReference) {
   torch::NoGradGuard no_grad;
   TinyDecoder tiny;

@@ -23,6 +23,14 @@ struct BlasKernelSwitch {
 // before the first BLAS call of the process, from one thread; later calls return the first result.
 std::optional<BlasKernelSwitch> upgrade_openblas_kernels();
 
+// Makes OpenBLAS run each call on the calling thread alone. Tools that run only the mask decoder
+// (samri-train, samri-eval) call it: their float32 products are small (batched attention over a
+// handful of tokens) and OpenBLAS hands each to its own thread pool, whose start-up costs more
+// than the product, and which stalls for milliseconds per call when the cores are busy. LibTorch's
+// intra-op threads still parallelise everything else. Returns false, doing nothing, when the BLAS
+// is not OpenBLAS or OPENBLAS_NUM_THREADS is set (the user's choice wins).
+bool run_openblas_on_calling_thread();
+
 // One line for the log: what was switched and how to override it.
 std::string describe(const BlasKernelSwitch& change);
 

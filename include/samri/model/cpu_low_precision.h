@@ -23,4 +23,8 @@ torch::Tensor robust_layer_norm(torch::nn::LayerNormImpl& norm, const torch::Ten
 // in bf16 training, depending on what the allocator had left there. bf16/fp16 run in float32.
 torch::Tensor robust_gelu(const torch::Tensor& x);
 
+// Whether autograd records an op on `x` with `parameter`: training, where some CPU ops take a
+// layout or kernel that is faster forward plus backward but slower forward alone.
+bool records_gradient(const torch::Tensor& x, const torch::Tensor& parameter);
+
 }  // namespace samri::model
