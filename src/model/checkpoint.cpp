@@ -88,9 +88,9 @@ class StorageRecords {
     if (!reader_.hasRecord(name)) throw Error(path_ + ": storage record " + name + " is missing");
     std::optional<c10::Storage> storage = mapped(name, size);
     if (!storage) {
-      auto [data, size] = reader_.getRecord(name);
+      auto [data, bytes] = reader_.getRecord(name);
       // The record's buffer becomes the tensors' memory: no copy.
-      storage.emplace(c10::Storage::use_byte_size_t(), size, std::move(data));
+      storage.emplace(c10::Storage::use_byte_size_t(), bytes, std::move(data));
     }
     cache_.emplace(name, *storage);
     return *storage;

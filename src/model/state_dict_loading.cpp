@@ -80,6 +80,8 @@ StateDict module_state_dict(const torch::nn::Module& module) {
   return out;
 }
 
+namespace {
+
 void check_fits(const StateDict& target, const StateDict& state_dict, const std::string& source) {
   const Mismatch m = compare(target, state_dict);
   if (m.any()) {
@@ -88,6 +90,8 @@ void check_fits(const StateDict& target, const StateDict& state_dict, const std:
                 list("keys of the wrong shape", m.wrong_shape) + size_hint(target, state_dict));
   }
 }
+
+}  // namespace
 
 void load_state_dict(torch::nn::Module& module, const StateDict& state_dict,
                      const std::string& source) {

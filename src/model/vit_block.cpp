@@ -16,8 +16,8 @@ namespace {
 bool may_overwrite(const torch::Tensor& t) { return !t.requires_grad(); }
 
 bool records_gradient(const torch::Tensor& x, const Linear& layer) {
-  return torch::GradMode::is_enabled() && (x.requires_grad() || layer->weight.requires_grad() ||
-                                           (layer->bias.defined() && layer->bias.requires_grad()));
+  return model::records_gradient(x, layer->weight) ||
+         (layer->bias.defined() && model::records_gradient(x, layer->bias));
 }
 
 // LibTorch sends float32 CPU linear layers to the system BLAS (OpenBLAS on Debian), several times

@@ -5,9 +5,8 @@
 #include <caffe2/serialize/inline_container.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
+#include "samri/core/atomic_file.h"
 #include "samri/model/checkpoint.h"
 #include "samri/model/stored_zip_record.h"
 #include "support/fixtures.h"
@@ -79,22 +78,17 @@ TEST(CheckpointRead, TensorsAreIndependentAndContiguous) {
   EXPECT_EQ(b[0].item<float>(), before);
 }
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Writing to tensors read from a file (mapped copy-on-write) changes neither the file nor what the
 // next read returns.
 TEST(CheckpointRead, WritingToReadTensorsLeavesTheFileAlone) {
   const std::string path = samri::test::temp_dir() + "/tiny.pth";
   std::filesystem::copy_file(data_path("sam_tiny/sam_tiny.pth"), path);
-  const std::string before = file_bytes(path);
+  const std::string before = samri::read_text_file(path, "checkpoint");
   {
     const StateDict sd = read_checkpoint(path);
     for (const auto& [key, t] : sd.items()) t.fill_(3);
   }
-  EXPECT_EQ(file_bytes(path), before);
+  EXPECT_EQ(samri::read_text_file(path, "checkpoint"), before);
   const StateDict again = read_checkpoint(path);
   EXPECT_NEAR(
       total_of(again.at("image_encoder.pos_embed")),
@@ -106,7 +100,7 @@ TEST(CheckpointRead, WritingToReadTensorsLeavesTheFileAlone) {
 // zip reader gives: read_checkpoint maps these records instead of copying them.
 TEST(CheckpointRead, TorchWrittenRecordsAreFoundInPlace) {
   const std::string path = data_path("sam_tiny/sam_tiny.pth");
-  const std::string bytes = file_bytes(path);
+  const std::string bytes = samri::read_text_file(path, "checkpoint");
   const auto* file = reinterpret_cast<const unsigned char*>(bytes.data());
   caffe2::serialize::PyTorchStreamReader reader(path);
   int records = 0;
