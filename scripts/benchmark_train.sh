@@ -45,6 +45,13 @@ echo "samri_train bf16 batch=64 peak_rss_mb=$(($(cat "$WORK/rss") / 1024))"
 echo "samri_train fp32 batch=64 peak_rss_mb=$(($(cat "$WORK/rss") / 1024))"
 
 if $PY -c "import torch" 2>/dev/null; then
-  $PY scripts/reference_train_step.py --bench --model configs/sam_vit_b.json \
-    --checkpoint "$WORK/vit_b.pth" --batch 8 --steps "$STEPS" --warmup 2 --threads "$THREADS"
+  reference() {
+    $PY scripts/reference_train_step.py --bench --model configs/sam_vit_b.json \
+      --checkpoint "$WORK/vit_b.pth" --batch 8 --steps "$STEPS" --warmup 2 --threads "$THREADS"
+  }
+  reference
+  # samri-train keeps freed memory for reuse (samri::keep_freed_memory_for_reuse); the same
+  # malloc settings given to the reference, for comparison:
+  echo "reference with glibc.malloc.mmap_max=0, trim_threshold=2^31-1 (as samri-train):"
+  GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 reference
 fi

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "samri/core/error.h"
+#include "samri/core/memory_reuse.h"
 #include "samri/core/version.h"
 
 namespace samri::app {
@@ -52,6 +53,7 @@ int run_main(CLI::App& cli, int argc, char** argv, LogOptions& log,
   try {
     if (before_logging) before_logging();
     configure_logging(log);
+    if (keep_freed_memory_for_reuse()) spdlog::debug("freed memory is kept for reuse (malloc)");
     body();
     return 0;
   } catch (const samri::Error& e) {

@@ -1,5 +1,6 @@
 #include "samri/train/decoder_trainer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "samri/core/error.h"
@@ -13,6 +14,19 @@ namespace {
 constexpr double kInitialLossScale = 65536;
 constexpr std::int64_t kLossScaleGrowthInterval = 2000;
 
+// On the CPU a pass of 4 samples is as fast per sample as a larger one (docs/benchmarks.md) and
+// holds a fraction of the activations; a GPU wants whole micro-batches.
+constexpr std::int64_t kCpuSamplesPerPass = 4;
+
+TrainBatch part_of(const TrainBatch& batch, std::int64_t begin, std::int64_t size) {
+  TrainBatch part;
+  part.embeddings = batch.embeddings.narrow(0, begin, size);
+  part.boxes = batch.boxes.narrow(0, begin, size);
+  if (batch.points.defined()) part.points = batch.points.narrow(0, begin, size);
+  part.targets = batch.targets.narrow(0, begin, size);
+  return part;
+}
+
 LossWeights loss_weights(const TrainConfig& c) {
   return {c.focal_weight, c.dice_weight, c.focal_gamma, c.focal_alpha, c.dice_smooth, c.iou_weight};
 }
@@ -22,7 +36,12 @@ LossWeights loss_weights(const TrainConfig& c) {
 DecoderTrainer::DecoderTrainer(const model::SamConfig& architecture,
                                const model::StateDict& weights, const std::string& source,
                                const TrainConfig& config, torch::Device device)
-    : loss_(loss_weights(config)), grad_clip_(config.grad_clip), device_(device) {
+    : loss_(loss_weights(config)),
+      grad_clip_(config.grad_clip),
+      samples_per_pass_(config.samples_per_pass > 0 ? config.samples_per_pass
+                        : device.is_cpu()           ? kCpuSamplesPerPass
+                                                    : 0),
+      device_(device) {
   dtype_ = model::dtype_of(model::parse_precision(config.precision, device));
   master_ = SamDecoder(architecture);
   load_decoder_weights(*master_, weights, source);
@@ -53,6 +72,23 @@ torch::Tensor DecoderTrainer::to_device(const torch::Tensor& t, torch::Dtype dty
 }
 
 LossTerms DecoderTrainer::accumulate(const TrainBatch& batch, double weight) {
+  const std::int64_t n = batch.size();
+  const std::int64_t per_pass = samples_per_pass_ > 0 ? std::min(samples_per_pass_, n) : n;
+  if (per_pass == n) return accumulate_pass(batch, weight);
+  LossTerms sum{torch::zeros({}), torch::zeros({}), torch::zeros({}), torch::zeros({})};
+  for (std::int64_t begin = 0; begin < n; begin += per_pass) {
+    const std::int64_t size = std::min(per_pass, n - begin);
+    const double share = static_cast<double>(size) / static_cast<double>(n);
+    const LossTerms t = accumulate_pass(part_of(batch, begin, size), weight * share);
+    sum.loss += t.loss * share;
+    sum.focal += t.focal * share;
+    sum.dice += t.dice * share;
+    sum.iou += t.iou * share;
+  }
+  return sum;
+}
+
+LossTerms DecoderTrainer::accumulate_pass(const TrainBatch& batch, double weight) {
   const torch::Tensor points =
       batch.points.defined() ? to_device(batch.points, torch::kFloat32) : torch::Tensor();
   const auto [logits, predicted_iou] = compute_->forward_with_iou(
@@ -65,6 +101,8 @@ LossTerms DecoderTrainer::accumulate(const TrainBatch& batch, double weight) {
   }
   (terms.loss * (weight * loss_scale_)).backward();
   if (dtype_ != torch::kFloat32) {
+    // Into the float32 master after every pass: low-precision gradients summed over passes would
+    // lose what each pass adds.
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < master_params_.size(); ++i) {
       auto& g = compute_params_[i].mutable_grad();

@@ -369,10 +369,14 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
   const auto per_process = static_cast<std::int64_t>(positions.size());
   const std::int64_t micro =
       c_.micro_batch > 0 ? std::min(c_.micro_batch, per_process) : per_process;
+  // Loaded as the trainer computes: in passes, each the same gradient as its micro-batch's share,
+  // so that only a pass's embeddings (and the next one's, prefetched) are in memory.
+  const std::int64_t pass = trainer_->samples_per_pass();
+  const std::int64_t unit = pass > 0 ? std::min(micro, pass) : micro;
   const auto seed = static_cast<std::uint64_t>(c_.seed);
 
   auto load = [&](std::int64_t begin) {
-    const std::int64_t end = std::min(per_process, begin + micro);
+    const std::int64_t end = std::min(per_process, begin + unit);
     std::vector<std::int64_t> keys(positions.begin() + begin, positions.begin() + end), samples;
     for (const auto p : keys) samples.push_back(order[static_cast<std::size_t>(p)]);
     return train_->batch(samples, keys, epoch, seed, train_rules_);
@@ -380,12 +384,12 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
   LossTerms sum{torch::zeros({}), torch::zeros({}), torch::zeros({}), torch::zeros({})};
   std::future<TrainBatch> next = std::async(std::launch::async, load, 0);
   std::vector<std::int64_t> seen_samples;
-  for (std::int64_t begin = 0; begin < per_process; begin += micro) {
+  for (std::int64_t begin = 0; begin < per_process; begin += unit) {
     const auto wait_start = Clock::now();
     TrainBatch batch = next.get();
     const auto compute_start = Clock::now();
     times_.data += seconds_between(wait_start, compute_start);
-    if (begin + micro < per_process) next = std::async(std::launch::async, load, begin + micro);
+    if (begin + unit < per_process) next = std::async(std::launch::async, load, begin + unit);
     const double weight = static_cast<double>(batch.size()) / static_cast<double>(global);
     const LossTerms t = trainer_->accumulate(batch, weight);
     times_.compute += seconds_between(compute_start, Clock::now());

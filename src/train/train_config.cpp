@@ -33,7 +33,11 @@ const std::vector<Field>& fields() {
       {"keep_large_datasets", &C::keep_large_datasets, "the quota is only a minimum"},
       {"epochs", &C::epochs, "epochs"},
       {"batch_size", &C::batch_size, "global batch (samples per optimiser step, all ranks)"},
-      {"micro_batch", &C::micro_batch, "samples per forward pass (0: the per-process batch)"},
+      {"micro_batch", &C::micro_batch,
+       "samples per gradient-accumulation step (0: the per-process batch)"},
+      {"samples_per_pass", &C::samples_per_pass,
+       "samples one forward and backward pass holds; a micro-batch runs in passes of this many "
+       "with the same gradient (0: 4 on the CPU, the micro-batch on a GPU)"},
       {"lr", &C::lr, "AdamW learning rate"},
       {"weight_decay", &C::weight_decay, "AdamW weight decay"},
       {"beta1", &C::beta1, "AdamW beta1"},
@@ -134,6 +138,7 @@ void TrainConfig::validate() const {
   check(epochs >= 1, "epochs", "must be >= 1");
   check(batch_size >= 1, "batch_size", "must be >= 1");
   check(micro_batch >= 0, "micro_batch", "must be >= 0");
+  check(samples_per_pass >= 0, "samples_per_pass", "must be >= 0");
   check(lr > 0, "lr", "must be > 0");
   check(weight_decay >= 0, "weight_decay", "must be >= 0");
   check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "beta1", "and beta2 must be in [0, 1)");

@@ -10,12 +10,15 @@
 
 #include <torch/torch.h>
 
+#include "samri/core/memory_reuse.h"
 #include "samri/model/sam_config.h"
 #include "samri/train/sam_decoder.h"
 
 int main(int argc, char** argv) {
   const int64_t batch = argc > 1 ? std::stoi(argv[1]) : 8;
   torch::set_num_threads(argc > 2 ? std::stoi(argv[2]) : 2);
+  std::printf("freed memory kept for reuse: %s\n",
+              samri::keep_freed_memory_for_reuse() ? "yes" : "no (glibc's defaults)");
   const std::string precision = argc > 3 ? argv[3] : "fp32";
   const auto dtype = precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
   torch::manual_seed(0);

@@ -1,6 +1,7 @@
 // Times SAM's image encoder alone on one 1024x1024 input (random weights of the chosen size):
 //   samri_bench_encoder [vit_b|vit_l|vit_h|CONFIG.json] [runs] [threads] [cpu|cuda]
-// Prints, per precision, the best and median seconds per slice and slices per second.
+// Memory is reused as in the tools (SAMRI_SYSTEM_MALLOC=1: glibc's defaults). Prints, per
+// precision, the best and median seconds per slice and slices per second.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "samri/core/blas_kernels.h"
+#include "samri/core/memory_reuse.h"
 #include "samri/model/image_encoder.h"
 #include "samri/model/runtime.h"
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
   const torch::Device device = samri::model::parse_device(argc > 4 ? argv[4] : "cpu");
   if (threads > 0) torch::set_num_threads(threads);
   std::printf("threads: %d\n", torch::get_num_threads());
+  std::printf("freed memory kept for reuse: %s\n",
+              samri::keep_freed_memory_for_reuse() ? "yes" : "no (glibc's defaults)");
   if (const auto change = samri::upgrade_openblas_kernels()) {
     std::printf("%s\n", samri::describe(*change).c_str());
   }

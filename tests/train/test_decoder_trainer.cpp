@@ -100,6 +100,29 @@ TEST(ReferenceStep, MicroBatchesAccumulateToTheFullBatchGradient) {
   }
 }
 
+TEST(ReferenceStep, PassesOfOneSampleGiveTheMicroBatchsLossAndGradient) {
+  TrainConfig one_per_pass = reference_recipe();
+  one_per_pass.samples_per_pass = 1;
+  DecoderTrainer whole(samri::test::tiny_config(), samri::test::tiny_weights(), "sam_tiny.pth",
+                       reference_recipe(), torch::kCPU);
+  DecoderTrainer passes(samri::test::tiny_config(), samri::test::tiny_weights(), "sam_tiny.pth",
+                        one_per_pass, torch::kCPU);
+  const auto a = whole.accumulate(fixture_batch(true), 0.5);
+  const auto b = passes.accumulate(fixture_batch(true), 0.5);
+  EXPECT_TRUE(all_close_rel(b.loss.reshape({1}), expected("train_box_point_loss"), 1e-5));
+  EXPECT_TRUE(all_close_rel(b.dice.reshape({1}), a.dice.reshape({1}), 1e-5));
+  EXPECT_TRUE(all_close_rel(b.focal.reshape({1}), a.focal.reshape({1}), 1e-5));
+  for (const auto& item : whole.master().mask_decoder->named_parameters()) {
+    if (is_key_bias(item.key())) continue;  // rounding noise only, see above
+    if (!item.value().grad().defined()) {   // the IoU head, untrained at iou_weight 0
+      EXPECT_FALSE(grad_of(passes, item.key()).defined()) << item.key();
+      continue;
+    }
+    EXPECT_TRUE(all_close_rel(grad_of(passes, item.key()), item.value().grad(), 1e-5))
+        << item.key();
+  }
+}
+
 TEST(ReferenceStep, Bf16StepStaysCloseToFp32) {
   TrainConfig bf16 = reference_recipe();
   bf16.precision = "bf16";

@@ -36,7 +36,8 @@ class DecoderTrainer {
 
   // Forward and backward of a micro-batch whose share of the global batch is `weight` (its size
   // over the global batch's): gradients accumulate as for the mean over the global batch. Returns
-  // the micro-batch's own loss terms, detached, float32 on the CPU.
+  // the micro-batch's own loss terms, detached, float32 on the CPU. Runs in passes of at most
+  // `samples_per_pass` samples (TrainConfig), each weighted by its share.
   LossTerms accumulate(const TrainBatch& batch, double weight);
   // Clips, takes an AdamW step at `lr` and zeroes the gradients. Returns false when fp16 loss
   // scaling found non-finite gradients (the step is then skipped and the scale lowered).
@@ -51,6 +52,8 @@ class DecoderTrainer {
   std::vector<double> all_reduce_gradients(dist::Communicator& comm,
                                            const std::vector<double>& extras);
   bool scales_loss() const { return dtype_ == torch::kFloat16; }
+  // Samples per forward and backward pass (TrainConfig::samples_per_pass resolved; 0: all).
+  std::int64_t samples_per_pass() const { return samples_per_pass_; }
   // Logits (B, 1, L, L) float32 without gradient, in the compute dtype.
   torch::Tensor predict(const TrainBatch& batch);
 
@@ -64,6 +67,7 @@ class DecoderTrainer {
   void load(torch::serialize::InputArchive& archive);
 
  private:
+  LossTerms accumulate_pass(const TrainBatch& batch, double weight);
   torch::Tensor to_device(const torch::Tensor& t, torch::Dtype dtype) const;
   void copy_master_to_compute();
   std::vector<torch::Tensor> master_params_;   // the mask decoder's, in registration order
@@ -73,6 +77,7 @@ class DecoderTrainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   LossWeights loss_;
   double grad_clip_;
+  std::int64_t samples_per_pass_;  // 0: whole micro-batches
   torch::Device device_;
   torch::Dtype dtype_;
   double loss_scale_ = 1;
