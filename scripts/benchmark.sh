@@ -36,6 +36,11 @@ done
 if [[ ${SAMRI_BENCH_REFERENCE:-0} == 1 ]]; then
   echo "== reference encoder operations (python3-torch), OpenBLAS kernels as the system picks them"
   /usr/bin/python3 tests/benchmarks/reference_encoder_ops.py 3 "$THREADS"
+  # The tools keep freed memory for reuse (samri::keep_freed_memory_for_reuse); the same malloc
+  # settings given to the reference, for comparison:
+  echo "== the same, with glibc.malloc.mmap_max=0, trim_threshold=2^31-1 (as the tools)"
+  GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 \
+    /usr/bin/python3 tests/benchmarks/reference_encoder_ops.py 3 "$THREADS"
 fi
 
 echo "== samri-embed end to end vs the encoder alone: 3 axial Colin27 slices, ViT-B, bf16"

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -24,13 +25,19 @@ Fn openblas_symbol(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
 
-bool uses_avx2(const std::string& kernels) {
-  static const std::array<const char*, 6> kFamilies = {
-      "Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", "Excavator"};
-  for (const char* family : kFamilies) {
-    if (kernels == family) return true;
+// How much of the vector units a kernel family uses: 0 below AVX2 (Prescott, Nehalem...), 1 AVX2,
+// 2 AVX-512, 3 AVX-512 with bf16 products, 4 AMX.
+int family_rank(const std::string& kernels) {
+  static const std::array<std::pair<const char*, int>, 6> kRanks = {{{"Haswell", 1},
+                                                                     {"Zen", 1},
+                                                                     {"Excavator", 1},
+                                                                     {"SkylakeX", 2},
+                                                                     {"Cooperlake", 3},
+                                                                     {"SapphireRapids", 4}}};
+  for (const auto& [family, rank] : kRanks) {
+    if (kernels == family) return rank;
   }
-  return false;
+  return 0;
 }
 
 bool cpu_has_avx512_bf16() {
@@ -79,8 +86,9 @@ std::optional<BlasKernelSwitch> upgrade_once() {
   }
   const std::string before = corename();
   const auto families = supported_families();
-  if (uses_avx2(before) || families.empty()) return std::nullopt;
+  if (families.empty() || family_rank(families.front()) <= family_rank(before)) return std::nullopt;
   for (const auto& family : families) {
+    if (family_rank(family) <= family_rank(before)) break;
     if (select_family(family, quit, init, corename)) return BlasKernelSwitch{before, family};
   }
   select_family(before, quit, init, corename);  // nothing better took: back to what it was

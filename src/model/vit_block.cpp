@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <ATen/record_function.h>
+
 #include "samri/core/error.h"
 #include "samri/model/cpu_low_precision.h"
 
@@ -125,6 +127,8 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
 // The decomposed relative-position terms as a (B * heads, H * W, H * W) tensor, ready to have
 // the scaled q k^T product accumulated into it. Uses the unscaled q, as the reference does.
 torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const {
+  // A named scope in LibTorch's profiler, for the encoder's time budget (encoder_roofline.sh).
+  RECORD_FUNCTION("samri::rel_pos_logits", std::vector<c10::IValue>());
   const int64_t bh = q.size(0), head_dim = q.size(2);
   const auto rh = get_rel_pos(h, h, rel_pos_h_);  // (query row, key row, head_dim)
   const auto rw = get_rel_pos(w, w, rel_pos_w_);  // (query col, key col, head_dim)

@@ -15,11 +15,13 @@ struct BlasKernelSwitch {
 };
 
 // OpenBLAS picks its kernels from the CPU model when it loads, and a release older than the CPU
-// falls back to its SSE3 "Prescott" kernels: Debian 12's 0.3.21 does so on Emerald Rapids, which
-// makes every float32 matrix product LibTorch sends to it about four times slower. This switches
-// such a fallback to the newest kernel family the CPU runs (AVX-512 BF16, AVX-512 or AVX2) and
-// says what it did. It does nothing when the BLAS is not a runtime-dispatching OpenBLAS, when
-// OPENBLAS_CORETYPE is set (the user's choice wins), or when the kernels already use AVX2. Call it
+// falls back to older kernels: Debian 12's 0.3.21 uses its SSE3 "Prescott" kernels on Emerald
+// Rapids, which makes every float32 matrix product LibTorch sends to it about four times slower,
+// and its AVX2 "Haswell" kernels on AMD Zen 5, which runs AVX-512 (float32 products at half the
+// rate; newer OpenBLAS releases map AVX-512 Zen CPUs to the AVX-512 kernels themselves). This
+// switches to the newest kernel family the CPU runs (AVX-512 BF16, AVX-512 or AVX2) when it is
+// newer than the one picked, and says what it did. It does nothing when the BLAS is not a
+// runtime-dispatching OpenBLAS or when OPENBLAS_CORETYPE is set (the user's choice wins). Call it
 // before the first BLAS call of the process, from one thread; later calls return the first result.
 std::optional<BlasKernelSwitch> upgrade_openblas_kernels();
 
