@@ -34,8 +34,9 @@ using StorePtr = std::shared_ptr<const store::EmbeddingStore>;
 
 // The config values that do not change what a run computes (so a resume may change them).
 bool runtime_only(const std::string& key) {
-  for (const char* k : {"threads", "max_steps", "device", "val_every_steps", "val_max_samples",
-                        "save_every_epochs", "state_every_steps", "log_every_steps"}) {
+  for (const char* k :
+       {"threads", "max_steps", "device", "val_every_steps", "val_max_samples", "save_every_epochs",
+        "state_every_steps", "log_every_steps", "samples_per_pass"}) {
     if (key == k) return true;
   }
   return false;
@@ -162,6 +163,19 @@ void save_checkpoint(const RunDirectory& run, const std::string& name, const mod
   model::write_checkpoint(run.file(name).string(), with_trained_decoder(base, trainer.master()));
 }
 
+// A run started by an older samri-train lacks the config keys added since; it is the same run
+// when the new keys keep their defaults, which is what that version did.
+nlohmann::json with_later_keys(nlohmann::json existing, const nlohmann::json& wanted) {
+  if (!existing.contains("config") || !wanted.contains("config")) return existing;
+  const nlohmann::json defaults = TrainConfig{}.to_json();
+  for (const auto& item : wanted["config"].items()) {
+    if (!existing["config"].contains(item.key()) && defaults.contains(item.key())) {
+      existing["config"][item.key()] = defaults[item.key()];
+    }
+  }
+  return existing;
+}
+
 // The run directory's state at start: a fresh run, or the step to continue from.
 bool prepare_run(const TrainOptions& o, const RunDirectory& run, const nlohmann::json& identity) {
   if (!run.holds_run()) {
@@ -182,7 +196,8 @@ bool prepare_run(const TrainOptions& o, const RunDirectory& run, const nlohmann:
                 ": holds a run already (run.json); use --resume to continue it, "
                 "or --force to start over");
   }
-  const std::string diff = identity_differences(run.identity(), identity);
+  const std::string diff =
+      identity_differences(with_later_keys(run.identity(), identity), identity);
   if (!diff.empty()) {
     throw Error(o.output + ": holds a different run, not continued (" + diff +
                 "); use another --output, or --force to start over");

@@ -273,6 +273,26 @@ TEST_F(TrainRun, ARunDirectoryHoldingARunIsRefusedUnlessResumeOrForce) {
   EXPECT_NE(error_of(missing).find("holds no run"), std::string::npos);
 }
 
+TEST_F(TrainRun, ARunStartedBeforeAConfigKeyExistedContinuesWhileTheKeyKeepsItsDefault) {
+  auto o = options("older");
+  o.config.max_steps = 1;
+  samri::train::run_train(o);
+  const fs::path run_json = fs::path(o.output) / "run.json";
+  nlohmann::json identity = nlohmann::json::parse(std::ifstream(run_json));
+  ASSERT_TRUE(identity["config"].contains("iou_weight"));
+  identity["config"].erase("iou_weight");  // as written before iou_weight existed
+  std::ofstream(run_json) << identity.dump(2);
+  auto later = o;
+  later.resume = "yes";
+  later.config.iou_weight = 0.5;
+  const std::string e = error_of(later);
+  EXPECT_NE(e.find("/config/iou_weight: 0.0 in the run vs 0.5 now"), std::string::npos) << e;
+  later.config.iou_weight = 0;
+  later.config.max_steps = 2;
+  later.config.samples_per_pass = 1;  // memory only: not part of the run's identity
+  EXPECT_EQ(samri::train::run_train(later).first_step, 1);
+}
+
 TEST_F(TrainRun, BadInputIsRefusedNamingTheProblem) {
   auto o = options("bad");
   o.train = {(root_ / "no_store").string()};
