@@ -75,15 +75,12 @@ LossTerms DecoderTrainer::accumulate(const TrainBatch& batch, double weight) {
   const std::int64_t n = batch.size();
   const std::int64_t per_pass = samples_per_pass_ > 0 ? std::min(samples_per_pass_, n) : n;
   if (per_pass == n) return accumulate_pass(batch, weight);
-  LossTerms sum{torch::zeros({}), torch::zeros({}), torch::zeros({}), torch::zeros({})};
+  LossTerms sum = LossTerms::zeros();
   for (std::int64_t begin = 0; begin < n; begin += per_pass) {
     const std::int64_t size = std::min(per_pass, n - begin);
     const double share = static_cast<double>(size) / static_cast<double>(n);
     const LossTerms t = accumulate_pass(part_of(batch, begin, size), weight * share);
-    sum.loss += t.loss * share;
-    sum.focal += t.focal * share;
-    sum.dice += t.dice * share;
-    sum.iou += t.iou * share;
+    sum.add_weighted(t, share);
   }
   return sum;
 }

@@ -2,6 +2,17 @@
 
 namespace samri::train {
 
+LossTerms LossTerms::zeros() {
+  return {torch::zeros({}), torch::zeros({}), torch::zeros({}), torch::zeros({})};
+}
+
+void LossTerms::add_weighted(const LossTerms& part, double weight) {
+  loss += part.loss * weight;
+  focal += part.focal * weight;
+  dice += part.dice * weight;
+  iou += part.iou * weight;
+}
+
 LossTerms focal_dice_loss(const torch::Tensor& logits_in, const torch::Tensor& targets_in,
                           const LossWeights& w) {
   const torch::Tensor logits = logits_in.to(torch::kFloat32);

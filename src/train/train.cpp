@@ -396,7 +396,7 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
     for (const auto p : keys) samples.push_back(order[static_cast<std::size_t>(p)]);
     return train_->batch(samples, keys, epoch, seed, train_rules_);
   };
-  LossTerms sum{torch::zeros({}), torch::zeros({}), torch::zeros({}), torch::zeros({})};
+  LossTerms sum = LossTerms::zeros();
   std::future<TrainBatch> next = std::async(std::launch::async, load, 0);
   std::vector<std::int64_t> seen_samples;
   for (std::int64_t begin = 0; begin < per_process; begin += unit) {
@@ -408,10 +408,7 @@ LossTerms Training::train_step(const std::vector<std::int64_t>& order, std::int6
     const double weight = static_cast<double>(batch.size()) / static_cast<double>(global);
     const LossTerms t = trainer_->accumulate(batch, weight);
     times_.compute += seconds_between(compute_start, Clock::now());
-    sum.loss += t.loss * weight;
-    sum.focal += t.focal * weight;
-    sum.dice += t.dice * weight;
-    sum.iou += t.iou * weight;
+    sum.add_weighted(t, weight);
     seen_samples.insert(seen_samples.end(), batch.samples.begin(), batch.samples.end());
   }
   sum = reduce(sum);

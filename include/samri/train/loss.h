@@ -19,6 +19,11 @@ struct LossTerms {
   torch::Tensor focal;  // mean over every pixel of the batch
   torch::Tensor dice;   // batch mean of 1 - soft Dice
   torch::Tensor iou;    // mean squared error of the predicted IoU (0 when not trained)
+
+  // Zero terms, to sum parts into.
+  static LossTerms zeros();
+  // Adds `part`'s terms times `weight` (its share of the whole).
+  void add_weighted(const LossTerms& part, double weight);
 };
 
 // SAMRI's loss on low-res logits (B, 1, H, W) against 0/1 targets of the same shape, computed in
