@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "samri/core/error.h"
+#include "samri/core/huge_pages.h"
 #include "samri/core/memory_reuse.h"
 #include "samri/core/version.h"
 
@@ -54,6 +55,9 @@ int run_main(CLI::App& cli, int argc, char** argv, LogOptions& log,
     if (before_logging) before_logging();
     configure_logging(log);
     if (keep_freed_memory_for_reuse()) spdlog::debug("freed memory is kept for reuse (malloc)");
+    if (const auto bytes = back_heap_with_huge_pages()) {
+      spdlog::debug("heap: {} MiB in transparent huge pages", bytes >> 20);
+    }
     body();
     return 0;
   } catch (const samri::Error& e) {

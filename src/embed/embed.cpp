@@ -284,7 +284,9 @@ EmbedSummary run_embed(const EmbedOptions& o) {
         batch.label_maps.push_back(item->label_map);
       }
       if (inputs.empty()) break;
+      const auto batch_start = Clock::now();
       batch.embeddings = encoder.encode(torch::cat(inputs));
+      spdlog::debug("encoded {} slice(s) in {:.2f} s", inputs.size(), seconds_since(batch_start));
       summary.encoded += static_cast<std::int64_t>(inputs.size());
       progress.advance(inputs.size());
       if (!to_write.push(std::move(batch))) break;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -27,20 +28,34 @@ bool records_gradient(const torch::Tensor& x, const Linear& layer) {
 // FLOPs. For inference, a 1x1 convolution over a channels-last (1, in, 1, rows) view of x is the
 // same product computed by oneDNN straight from and into plain buffers (no layout conversions).
 // Other dtypes and devices already get a fast kernel from layer->forward (bf16 goes to oneDNN).
-torch::Tensor linear(Linear& layer, const torch::Tensor& x) {
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || !at::hasMKLDNN() ||
-      !at::globalContext().userEnabledMkldnn() || x.numel() == 0 || records_gradient(x, layer)) {
-    return layer->forward(x);
-  }
-  const int64_t in = x.size(-1), out = layer->weight.size(0);
+// x (..., in) times weight (out, in) transposed, plus bias when defined, by oneDNN: a 1x1
+// convolution over a channels-last (1, in, 1, rows) view of x, computed straight from and into
+// plain buffers (no layout conversions).
+torch::Tensor onednn_product(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias) {
+  const int64_t in = x.size(-1), out = weight.size(0);
   const auto image = x.reshape({1, 1, -1, in}).permute({0, 3, 1, 2});
   // An undefined bias converts to an optional that ATen reads as "no bias" (c10::optional in
   // LibTorch 1.13, std::optional in 2.x: the conversion spares naming either).
-  const auto y = at::mkldnn_convolution(image, layer->weight.view({out, in, 1, 1}), layer->bias,
-                                        {0, 0}, {1, 1}, {1, 1}, 1);
+  const auto y =
+      at::mkldnn_convolution(image, weight.view({out, in, 1, 1}), bias, {0, 0}, {1, 1}, {1, 1}, 1);
   auto sizes = x.sizes().vec();
   sizes.back() = out;
   return y.permute({0, 2, 3, 1}).reshape(sizes);
+}
+
+bool onednn_runs_float(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && at::hasMKLDNN() &&
+         at::globalContext().userEnabledMkldnn() && x.numel() > 0;
+}
+
+// LibTorch sends float32 CPU linear layers to the system BLAS (OpenBLAS on Debian), several times
+// slower than its bundled oneDNN on these shapes, and the linear layers are ~3/4 of the encoder's
+// FLOPs. Other dtypes and devices already get a fast kernel from layer->forward (bf16 goes to
+// oneDNN).
+torch::Tensor linear(Linear& layer, const torch::Tensor& x) {
+  if (!onednn_runs_float(x) || records_gradient(x, layer)) return layer->forward(x);
+  return onednn_product(x, layer->weight, layer->bias);
 }
 
 struct Windows {
@@ -124,26 +139,37 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
   }
 }
 
-// The decomposed relative-position terms as a (B * heads, H * W, H * W) tensor, ready to have
-// the scaled q k^T product accumulated into it. Uses the unscaled q, as the reference does.
-torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const {
-  // A named scope in LibTorch's profiler, for the encoder's time budget (encoder_roofline.sh).
-  RECORD_FUNCTION("samri::rel_pos_logits", std::vector<c10::IValue>());
+// The decomposed relative-position terms, each contiguous. Uses the unscaled q, as the reference
+// does.
+VitAttentionImpl::RelPosTerms VitAttentionImpl::rel_pos_terms(const torch::Tensor& q, int64_t h,
+                                                              int64_t w) const {
   const int64_t bh = q.size(0), head_dim = q.size(2);
   const auto rh = get_rel_pos(h, h, rel_pos_h_);  // (query row, key row, head_dim)
   const auto rw = get_rel_pos(w, w, rel_pos_w_);  // (query col, key col, head_dim)
   const auto grid = q.view({bh, h, w, head_dim});
   // rel_h[b, y, x, ky] = <q[b, y, x], Rh[y, ky]>: one matmul per query row (rel_w: per column).
-  const auto rel_h =
+  auto rows =
       torch::bmm(grid.permute({1, 0, 2, 3}).reshape({h, bh * w, head_dim}), rh.transpose(1, 2))
           .view({h, bh, w, h})
           .permute({1, 0, 2, 3})
           .contiguous();
-  const auto rel_w =
+  auto columns =
       torch::bmm(grid.permute({2, 0, 1, 3}).reshape({w, bh * h, head_dim}), rw.transpose(1, 2))
           .view({w, bh, h, w})
           .permute({1, 2, 0, 3})
           .contiguous();
+  return {std::move(rows), std::move(columns)};
+}
+
+// The relative-position terms summed into a (B * heads, H * W, H * W) tensor, ready to have the
+// scaled q k^T product accumulated into it.
+torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const {
+  // A named scope in LibTorch's profiler, for the encoder's time budget (encoder_roofline.sh).
+  RECORD_FUNCTION("samri::rel_pos_logits", std::vector<c10::IValue>());
+  const int64_t bh = q.size(0);
+  const auto terms = rel_pos_terms(q, h, w);
+  const auto& rel_h = terms.rows;
+  const auto& rel_w = terms.columns;
   // Both operands are laid out (b, y, x, k), so the broadcast sum comes out contiguous and the
   // reshape is a view.
   if (reuse_scratch(q, rel_h, rel_w)) {
@@ -152,6 +178,78 @@ torch::Tensor VitAttentionImpl::rel_pos_logits(const torch::Tensor& q, int64_t h
     return logits.view({bh, h * w, h * w});
   }
   return (rel_h.unsqueeze(-1) + rel_w.unsqueeze(-2)).reshape({bh, h * w, h * w});
+}
+
+// Global attention over a 64x64 grid builds 12 x 4096 x 4096 logits per image (800 MB in float32):
+// written, read by the softmax, written again and read by the product with v, each pass from
+// main memory, and on a fresh process all of it first-touched memory. Inference on a CPU instead
+// streams them through a cache-sized tile of query rows, one head at a time. Each query row's
+// logits, softmax and output are the same operations on the same values as in the batched path.
+namespace {
+int64_t tile_queries() {
+  static const int64_t queries = [] {
+    const char* value = std::getenv("SAMRI_ATTENTION_TILE");
+    return value ? std::max<int64_t>(0, std::atoll(value)) : 512;
+  }();
+  return queries;
+}
+}  // namespace
+
+bool VitAttentionImpl::streams_logits(const torch::Tensor& q) const {
+  constexpr int64_t kMinTokens = 1024;  // windowed blocks (196 tokens) stay batched
+  const bool grad =
+      q.requires_grad() || (use_rel_pos_ && torch::GradMode::is_enabled() &&
+                            (rel_pos_h_.requires_grad() || rel_pos_w_.requires_grad()));
+  return tile_queries() > 0 && q.device().is_cpu() && !grad && q.size(1) >= kMinTokens;
+}
+
+// In float32 the products go to oneDNN, like the linear layers: OpenBLAS would compute them on
+// its own thread pool, and handing the cores from pool to pool around every tile's softmax cost
+// more than the tiling saved (6.9 s against 5.0 s per ViT-B slice on 2 cores).
+torch::Tensor VitAttentionImpl::streamed_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                                   const torch::Tensor& v, int64_t h,
+                                                   int64_t w) const {
+  const int64_t batch_heads = q.size(0), tokens = q.size(1);
+  const int64_t grid_rows = std::clamp<int64_t>(tile_queries() / w, 1, h);
+  const bool onednn = onednn_runs_float(q);
+  RelPosTerms terms;
+  if (use_rel_pos_) {
+    RECORD_FUNCTION("samri::rel_pos_logits", std::vector<c10::IValue>());
+    terms = rel_pos_terms(q, h, w);
+  }
+  const auto q_scaled = use_rel_pos_ ? q : q * scale_;
+  const auto v_by_channel = onednn ? v.transpose(1, 2).contiguous() : v;
+  auto out = torch::empty_like(q);
+  auto tile = torch::empty({grid_rows * w, tokens}, q.options());
+  for (int64_t i = 0; i < batch_heads; ++i) {
+    for (int64_t y = 0; y < h; y += grid_rows) {
+      const int64_t rows = std::min(grid_rows, h - y);
+      auto logits = tile.narrow(0, 0, rows * w);
+      const auto queries = q_scaled[i].narrow(0, y * w, rows * w);
+      if (use_rel_pos_) {
+        RECORD_FUNCTION("samri::rel_pos_logits", std::vector<c10::IValue>());
+        auto grid_logits = logits.view({rows, w, h, w});
+        at::add_out(grid_logits, terms.rows[i].narrow(0, y, rows).unsqueeze(-1),
+                    terms.columns[i].narrow(0, y, rows).unsqueeze(-2));
+      }
+      const double beta = use_rel_pos_ ? 1.0 : 0.0, alpha = use_rel_pos_ ? scale_ : 1.0;
+      if (onednn) {
+        // Not mul_(beta): the tile still holds the previous softmax, or garbage on first use.
+        const auto product = onednn_product(queries, k[i], {});
+        use_rel_pos_ ? logits.add_(product, alpha) : logits.copy_(product);
+      } else {
+        logits.addmm_(queries, k[i].t(), beta, alpha);
+      }
+      at::_softmax_out(logits, logits, -1, false);
+      auto out_rows = out[i].narrow(0, y * w, rows * w);
+      if (onednn) {
+        out_rows.copy_(onednn_product(logits, v_by_channel[i], {}));
+      } else {
+        at::mm_out(out_rows, logits, v[i]);
+      }
+    }
+  }
+  return out;
 }
 
 // Only where nothing records the logits for autograd; on GPUs the caching allocator does the job.
@@ -170,6 +268,17 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
                        .permute({2, 0, 3, 1, 4})
                        .reshape({3, batch_heads, tokens, -1});
   const auto q = qkv[0], k = qkv[1], v = qkv[2];
+  const auto out =
+      streams_logits(q) ? streamed_attention(q, k, v, h, w) : batched_attention(q, k, v, h, w);
+  return linear(proj_,
+                out.view({b, num_heads_, h, w, -1}).permute({0, 2, 3, 1, 4}).reshape({b, h, w, c}));
+}
+
+// All heads' logits at once: what autograd, GPUs and the small windows take.
+torch::Tensor VitAttentionImpl::batched_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                                  const torch::Tensor& v, int64_t h,
+                                                  int64_t w) const {
+  const int64_t batch_heads = q.size(0), tokens = q.size(1);
   // The logits start as the relative-position bias and the product accumulates into them; the
   // softmax then runs in place unless autograd needs the logits.
   torch::Tensor attn;
@@ -186,11 +295,7 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x) {
   } else {
     attn = torch::softmax(attn, -1);
   }
-  const auto out = torch::bmm(attn, v)
-                       .view({b, num_heads_, h, w, -1})
-                       .permute({0, 2, 3, 1, 4})
-                       .reshape({b, h, w, c});
-  return linear(proj_, out);
+  return torch::bmm(attn, v);
 }
 
 VitMlpImpl::VitMlpImpl(int64_t dim, int64_t hidden_dim, WeightInit init)

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "samri/core/blas_kernels.h"
+#include "samri/core/huge_pages.h"
 #include "samri/core/memory_reuse.h"
 #include "samri/model/image_encoder.h"
 #include "samri/model/runtime.h"
@@ -56,6 +57,8 @@ int main(int argc, char** argv) {
   std::printf("threads: %d\n", torch::get_num_threads());
   std::printf("freed memory kept for reuse: %s\n",
               samri::keep_freed_memory_for_reuse() ? "yes" : "no (glibc's defaults)");
+  std::printf("heap in transparent huge pages: %zu MiB\n",
+              samri::back_heap_with_huge_pages() >> 20);
   if (const auto change = samri::upgrade_openblas_kernels()) {
     std::printf("%s\n", samri::describe(*change).c_str());
   }

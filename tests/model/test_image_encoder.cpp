@@ -139,6 +139,30 @@ TEST(VitAttention, InferenceMatchesAutogradWithoutQkvBias) {
   }
 }
 
+// Global attention over 1024 or more tokens streams its logits through tiles of query rows in
+// inference. A 32x36 grid (1152 tokens) ends on a partial tile; both precisions, with and without
+// relative positions, must give what the batched autograd path gives.
+TEST(VitAttention, StreamedLogitsMatchTheBatchedPath) {
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    for (const bool rel_pos : {true, false}) {
+      torch::manual_seed(7);
+      VitAttention attention(16, 2, /*qkv_bias=*/true, rel_pos, std::array<int64_t, 2>{32, 36});
+      for (auto& p : attention->parameters()) p.data().normal_(0.0, 0.3);
+      attention->to(dtype);
+      const auto x = torch::randn({2, 32, 36, 16}).to(dtype);
+      torch::Tensor streamed;
+      {
+        torch::NoGradGuard no_grad;
+        streamed = attention(x);
+      }
+      const auto batched = attention(x.clone().requires_grad_(true)).detach();
+      const double tolerance = dtype == torch::kFloat ? 1e-5 : 2e-2;
+      EXPECT_TRUE(all_close_rel(streamed.to(torch::kFloat), batched.to(torch::kFloat), tolerance))
+          << "rel_pos " << rel_pos << " dtype " << dtype;
+    }
+  }
+}
+
 TEST(ImageEncoderViT, RunsInBFloat16) {
   auto encoder = tiny_encoder();
   encoder->to(torch::kBFloat16);

@@ -29,7 +29,17 @@ class VitAttentionImpl : public torch::nn::Module {
   void share_scratch(std::shared_ptr<ScratchBuffer> scratch) { scratch_ = std::move(scratch); }
 
  private:
+  struct RelPosTerms {
+    torch::Tensor rows;     // (B * heads, H, W, H): query (y, x) against key row ky
+    torch::Tensor columns;  // (B * heads, H, W, W): query (y, x) against key column kx
+  };
+  RelPosTerms rel_pos_terms(const torch::Tensor& q, int64_t h, int64_t w) const;
   torch::Tensor rel_pos_logits(const torch::Tensor& q, int64_t h, int64_t w) const;
+  bool streams_logits(const torch::Tensor& q) const;
+  torch::Tensor batched_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                  const torch::Tensor& v, int64_t h, int64_t w) const;
+  torch::Tensor streamed_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                   const torch::Tensor& v, int64_t h, int64_t w) const;
   bool reuse_scratch(const torch::Tensor& q, const torch::Tensor& rel_h,
                      const torch::Tensor& rel_w) const;
 
