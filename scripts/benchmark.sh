@@ -43,17 +43,8 @@ if [[ ${SAMRI_BENCH_REFERENCE:-0} == 1 ]]; then
     /usr/bin/python3 tests/benchmarks/reference_encoder_ops.py 3 "$THREADS"
 fi
 
-echo "== samri-embed end to end vs the encoder alone: 3 axial Colin27 slices, ViT-B, bf16"
-printf 'image,label,patient\n%s,%s,colin27\n' "$TEMPLATES/ch2.nii.gz" "$TEMPLATES/aal.nii.gz" \
-  > "$WORK/colin.csv"
-"$BUILD/apps/samri-preprocess" --list "$WORK/colin.csv" --axis 2 --peripheral-fraction 0.495 \
-  --output "$WORK/slices" -q
-"$BUILD/tests/benchmarks/samri_bench_encoder" vit_b 3 "$THREADS" | grep -E "bf16"
-start=$(date +%s%N)
-"$BUILD/apps/samri-embed" --checkpoint "$WORK/vit_b.pth" --data "$WORK/slices" \
-  --output "$WORK/store" --precision bf16 --threads "$THREADS" -q
-end=$(date +%s%N)
-awk -v ns=$((end - start)) 'BEGIN { printf "samri-embed, 3 slices, whole process: %.2f s wall (%.2f s per slice)\n", ns / 1e9, ns / 3e9 }'
+echo "== samri-embed end to end vs the encoder alone (3 axial Colin27 slices, ViT-B)"
+bash scripts/benchmark_embed_e2e.sh "$THREADS" 1
 
 echo "== embedding store reads (warm page cache, 512 ViT-B slices, batch 32, 1 thread)"
 for dtype in fp16 int8; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU checks for a machine that has a CUDA LibTorch (e.g. a PyTorch wheel) but none of the other
 # dependencies: builds the LibTorch-only model core with its tests and runs the parity tests on
-# CUDA and the encoder benchmark.
+# CUDA and the encoder benchmark at batch sizes 1, 8 and 32.
 #   scripts/gpu_check.sh prepare   # here, with Debian's libgtest-dev and nlohmann-json3-dev:
 #                                  # copies their sources/headers into third_party/ (ignored)
 #   scripts/gpu_check.sh run       # on the GPU machine (carry third_party/)
@@ -38,7 +38,10 @@ case "${1:-run}" in
       -DCMAKE_PREFIX_PATH="$prefix" "${cuda_args[@]}"
     cmake --build build-gpu --parallel "$(nproc)" --target samri_model_tests samri_bench_encoder
     build-gpu/tests/samri_model_tests
-    build-gpu/tests/benchmarks/samri_bench_encoder vit_b 5 0 cuda
+    # Slices/s per precision at growing batch sizes (issue 7 asks for bf16 at the batch that fits).
+    for batch in 1 8 32; do
+      build-gpu/tests/benchmarks/samri_bench_encoder vit_b 5 0 cuda "$batch"
+    done
     ;;
   *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
 esac
