@@ -1,4 +1,5 @@
-// Times SAM's image encoder alone on one 1024x1024 input (random weights of the chosen size):
+// Times SAM's image encoder alone on a batch of 1024x1024 inputs (default 1; random weights of
+// the chosen size):
 //   samri_bench_encoder [vit_b|vit_l|vit_h|CONFIG.json] [runs] [threads] [cpu|cuda] [batch]
 // Memory is reused as in the tools (SAMRI_SYSTEM_MALLOC=1: glibc's defaults). Prints, per
 // precision, the best and median seconds per slice (a batch's time over its slices) and slices
